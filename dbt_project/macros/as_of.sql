@@ -1,0 +1,38 @@
+{#-
+  The as-of date every model is computed for.
+  Order: var `as_of_date` (`--vars '{as_of_date: 2026-11-20}'`), else env LIFECYCLE_AS_OF, else today.
+  Events count when they happened on or before the end of that day (UTC): `occurred_at < as_of_cutoff()`.
+-#}
+
+{% macro as_of_date_string() -%}
+  {%- set raw = var('as_of_date', none) -%}
+  {%- if raw is none or (raw | string | trim) == '' -%}
+    {%- set raw = env_var('LIFECYCLE_AS_OF', '') -%}
+  {%- endif -%}
+  {%- if raw is none or (raw | string | trim) == '' -%}
+    {%- set raw = modules.datetime.date.today().isoformat() -%}
+  {%- endif -%}
+  {%- set text = (raw | string | trim)[:10] -%}
+  {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+    {{ exceptions.raise_compiler_error(
+        "as_of_date must be a date written YYYY-MM-DD (var as_of_date or env LIFECYCLE_AS_OF), got '" ~ raw ~ "'") }}
+  {%- endif -%}
+  {#- strptime rejects impossible dates such as 2026-02-30 -#}
+  {{- modules.datetime.datetime.strptime(text, '%Y-%m-%d').date().isoformat() -}}
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+  cast('{{ as_of_date_string() }}' as date)
+{%- endmacro %}
+
+{#- The first instant after the as-of day: the exclusive upper bound for event timestamps. -#}
+{% macro as_of_cutoff() -%}
+  {%- set day = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d') -%}
+  cast('{{ (day + modules.datetime.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- A date literal `days` days before (negative) or after the as-of date, computed in Jinja so it is a constant. -#}
+{% macro as_of_offset(days) -%}
+  {%- set day = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d') -%}
+  cast('{{ (day + modules.datetime.timedelta(days=days)).strftime("%Y-%m-%d") }}' as date)
+{%- endmacro %}

@@ -1,0 +1,230 @@
+"""The landing check: clean data passes, and each kind of broken export is named precisely
+(file, column, an offending key, a fix). Also keeps the Python contract in step with the document."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lifecycle.landing import CONTRACT, LandingProblem, check_landing, format_problems
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
+
+
+@pytest.fixture
+def landing(small_business_landing: Path, tmp_path: Path) -> Path:
+    """A private copy of the generated business, safe to corrupt."""
+    return Path(shutil.copytree(small_business_landing, tmp_path / "landing"))
+
+
+def rewrite(landing: Path, table: str, query: str) -> None:
+    """Replace ``<table>.parquet`` with the result of ``query`` over its original rows (the table ``t``)."""
+    path = landing / f"{table}.parquet"
+    staged = landing / f"{table}.staged"
+    duckdb.execute(
+        f"COPY (WITH t AS (SELECT * FROM read_parquet('{path}')) {query}) TO '{staged}' (FORMAT parquet)"
+    )
+    staged.replace(path)
+
+
+def first_key(landing: Path, table: str, where: str = "true") -> str:
+    key = CONTRACT[table].key.name
+    return duckdb.execute(
+        f"SELECT CAST({key} AS VARCHAR) FROM read_parquet('{landing}/{table}.parquet') WHERE {where} ORDER BY 1 LIMIT 1"
+    ).fetchone()[0]
+
+
+def only_problem(problems: list[LandingProblem]) -> LandingProblem:
+    assert len(problems) == 1, format_problems(problems)
+    return problems[0]
+
+
+def test_generated_business_meets_the_contract(small_business_landing: Path) -> None:
+    assert check_landing(small_business_landing) == []
+
+
+def test_missing_file(landing: Path) -> None:
+    (landing / "nps_responses.parquet").unlink()
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("nps_responses.parquet", None, "error")
+    assert "missing" in problem.problem and "nps_responses" in problem.fix
+
+
+def test_missing_column(landing: Path) -> None:
+    rewrite(landing, "contacts", "SELECT * EXCLUDE (phone) FROM t")
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("contacts.parquet", "phone", "error")
+    assert "missing" in problem.problem and "VARCHAR" in problem.problem
+
+
+def test_wrong_type(landing: Path) -> None:
+    rewrite(landing, "customers", "SELECT * REPLACE (strftime(created_at, '%d/%m/%Y') AS created_at) FROM t")
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("customers.parquet", "created_at", "error")
+    assert "VARCHAR" in problem.problem and "TIMESTAMP" in problem.problem
+
+
+def test_safe_widening_passes_and_lossy_casts_warn(landing: Path) -> None:
+    rewrite(
+        landing,
+        "usage_events",
+        "SELECT * REPLACE (CAST(event_id AS INTEGER) AS event_id, CAST(quantity AS FLOAT) AS quantity) FROM t",
+    )
+    assert check_landing(landing) == []
+    rewrite(landing, "nps_responses", "SELECT * REPLACE (CAST(score AS BIGINT) AS score) FROM t")
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("nps_responses.parquet", "score", "warning")
+
+
+def test_duplicate_ids(landing: Path) -> None:
+    duplicated = first_key(landing, "contacts", "NOT is_primary")
+    rewrite(
+        landing, "contacts", f"SELECT * FROM t UNION ALL SELECT * FROM t WHERE contact_id = '{duplicated}'"
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("contacts.parquet", "contact_id", "error")
+    assert "more than once" in problem.problem and duplicated in problem.examples
+
+
+def test_unordered_unique_keys_pass(landing: Path) -> None:
+    rewrite(landing, "usage_events", "SELECT * FROM t ORDER BY quantity, event_id DESC")
+    assert check_landing(landing) == []
+
+
+def test_null_keys(landing: Path) -> None:
+    rewrite(
+        landing,
+        "support_tickets",
+        "SELECT * REPLACE (CASE WHEN ticket_id = 'tkt_000003' THEN NULL ELSE ticket_id END AS ticket_id) FROM t",
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == (
+        "support_tickets.parquet",
+        "ticket_id",
+        "error",
+    )
+    assert "null key" in problem.problem and problem.examples == ("row 3",)
+
+
+def test_unknown_time_zone(landing: Path) -> None:
+    contact = first_key(landing, "contacts", "time_zone IS NOT NULL")
+    rewrite(
+        landing,
+        "contacts",
+        f"SELECT * REPLACE (CASE WHEN contact_id = '{contact}' THEN 'Mars/Olympus_Mons' ELSE time_zone END "
+        "AS time_zone) FROM t",
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("contacts.parquet", "time_zone", "warning")
+    assert "Mars/Olympus_Mons" in problem.problem and problem.examples == (contact,)
+
+
+def test_malformed_phone(landing: Path) -> None:
+    contact = first_key(landing, "contacts", "phone IS NOT NULL")
+    rewrite(
+        landing,
+        "contacts",
+        f"SELECT * REPLACE (CASE WHEN contact_id = '{contact}' THEN '(415) 555-0123' ELSE phone END AS phone) FROM t",
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("contacts.parquet", "phone", "warning")
+    assert (
+        "E.164" in problem.problem and "(415) 555-0123" in problem.problem and problem.examples == (contact,)
+    )
+
+
+def test_orphan_contact(landing: Path) -> None:
+    contact = first_key(landing, "contacts")
+    rewrite(
+        landing,
+        "contacts",
+        f"SELECT * REPLACE (CASE WHEN contact_id = '{contact}' THEN 'cus_999999' ELSE customer_id END "
+        "AS customer_id) FROM t",
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == ("contacts.parquet", "customer_id", "error")
+    assert "customers.parquet" in problem.problem and "cus_999999" in problem.problem
+    assert problem.examples == (contact,)
+
+
+def test_value_outside_the_accepted_list(landing: Path) -> None:
+    rewrite(
+        landing,
+        "subscription_events",
+        "SELECT * REPLACE (CASE WHEN event_type = 'payment_failed' THEN 'dunning' ELSE event_type END "
+        "AS event_type) FROM t",
+    )
+    problem = only_problem(check_landing(landing))
+    assert (problem.file, problem.column, problem.severity) == (
+        "subscription_events.parquet",
+        "event_type",
+        "error",
+    )
+    assert "'dunning'" in problem.problem and "payment_failed" in problem.fix and len(problem.examples) == 5
+
+
+def test_a_folder_of_parquet_files_is_one_table(landing: Path) -> None:
+    folder = landing / "usage_events"
+    folder.mkdir()
+    source = landing / "usage_events.parquet"
+    for part, condition in enumerate(("event_id % 2 = 0", "event_id % 2 = 1")):
+        duckdb.execute(
+            f"COPY (SELECT * FROM read_parquet('{source}') WHERE {condition}) TO '{folder}/part-{part}.parquet'"
+        )
+    source.unlink()
+    assert check_landing(landing) == []
+
+
+def test_unreadable_file_and_missing_folder(landing: Path, tmp_path: Path) -> None:
+    (landing / "plans.parquet").write_text("plan_id,plan_name\nteam,Team\n")
+    problems = check_landing(landing)
+    assert problems[0].file == "plans.parquet" and "cannot be read as Parquet" in problems[0].problem
+    assert only_problem(check_landing(tmp_path / "nowhere")).problem == "landing folder does not exist"
+
+
+def test_problems_read_as_one_line_each() -> None:
+    problem = LandingProblem(
+        "contacts.parquet", "phone", "1 row(s) are not E.164", "write E.164", ("con_000007",), "warning"
+    )
+    assert str(problem) == (
+        "WARNING contacts.parquet column phone: 1 row(s) are not E.164 (e.g. con_000007). Fix: write E.164"
+    )
+    error = LandingProblem("plans.parquet", None, "file is missing", "export plans")
+    report = format_problems([problem, error])
+    assert report.splitlines() == [
+        "Landing data: 1 error(s), 1 warning(s).",
+        f"  {error}",
+        f"  {problem}",
+    ]
+    assert "no problems" in format_problems([])
+
+
+def _documented_tables() -> dict[str, list[tuple[str, str, bool, bool]]]:
+    """(column, type, nullable, key) per table, as written in docs/data-contract.md."""
+    tables: dict[str, list[tuple[str, str, bool, bool]]] = {}
+    current = None
+    for line in DOC.read_text().splitlines():
+        heading = re.match(r"## `(\w+)`", line)
+        if heading:
+            current = heading.group(1)
+            tables[current] = []
+        row = re.match(r"\| `(\w+)`( \*key\*)? \| (\w+)(, null)? \|", line)
+        if current and row:
+            tables[current].append((row.group(1), row.group(3), bool(row.group(4)), bool(row.group(2))))
+    return tables
+
+
+def test_python_contract_matches_the_document() -> None:
+    documented = _documented_tables()
+    assert list(documented) == list(CONTRACT)
+    for name, table in CONTRACT.items():
+        in_code = [(c.name, c.type, c.nullable, c.key) for c in table.columns]
+        assert in_code == documented[name], name
+    values_table = DOC.read_text().split("`event_type` values:")[1].split("\n## ")[0]
+    event_types = re.findall(r"^\| `(\w+)` \|", values_table, re.MULTILINE)
+    event_type = next(c for c in CONTRACT["subscription_events"].columns if c.name == "event_type")
+    assert tuple(event_types) == event_type.accepted_values
