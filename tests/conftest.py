@@ -23,6 +23,8 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO_ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"] = "120"
+# A failing task fails the test at once instead of waiting out production retry delays.
+os.environ["LIFECYCLE_TASK_RETRIES"] = "0"
 
 # A fixed as-of date keeps every test deterministic, whatever day it runs.
 AS_OF = date(2026, 11, 20)

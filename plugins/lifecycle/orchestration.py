@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,8 @@ from lifecycle.settings import load_settings
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "lifecycle",
-    "retries": 2,
+    # Tests and one-off `airflow dags test` runs set LIFECYCLE_TASK_RETRIES=0 to fail fast.
+    "retries": int(os.environ.get("LIFECYCLE_TASK_RETRIES", "2")),
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
 }
