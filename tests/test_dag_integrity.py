@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 
 import pytest
 
@@ -11,9 +13,16 @@ from tests.conftest import REPO_ROOT
 
 @pytest.fixture(scope="module")
 def dagbag():
+    """The DAGs as production parses them: with the default retries, not the suite's fail-fast zero."""
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    test_retries = os.environ.pop("LIFECYCLE_TASK_RETRIES", None)
+    sys.modules.pop("lifecycle.orchestration", None)  # re-read the settings without the override
+    try:
+        yield DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    finally:
+        if test_retries is not None:
+            os.environ["LIFECYCLE_TASK_RETRIES"] = test_retries
 
 
 def test_every_dag_imports(dagbag):

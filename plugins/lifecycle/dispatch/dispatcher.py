@@ -2,6 +2,9 @@
 is recorded as soon as it returns, before more work is claimed, so a crash at any point loses
 nothing and repeats nothing (a claim whose worker died becomes ``unknown``, never ``planned``).
 
+A message is only claimed inside its recipient's window (``send_after`` to ``send_before``); one whose
+window closed before it went out moves to the same local window on the next day, never out at night.
+
 Email goes out in SendGrid batches of identical content, SMS one message per request; requests run
 concurrently under a per-provider token bucket, and only answers that prove nothing was queued (429,
 5xx, connection refused) are retried, with backoff that honours the provider's reset time.
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import phonenumbers
@@ -40,11 +43,12 @@ from lifecycle.masking import mask_pii
 from lifecycle.ops_store import ledger
 from lifecycle.ops_store.ledger import ClaimedMessage, Outcome
 from lifecycle.ops_store.schema import FAILED, SENT, SKIPPED, UNKNOWN
+from lifecycle.planning.send_window import next_window
 from lifecycle.ops_store.suppressions import suppress, suppressed_addresses
 from lifecycle.providers.outcome import OutcomeKind, ProviderOutcome
 from lifecycle.providers.sendgrid_email import MailRequest, Personalization
 from lifecycle.providers.twilio_sms import OutgoingSms
-from lifecycle.settings import Settings
+from lifecycle.settings import Brand, Settings
 from lifecycle.sms_rules import num_segments
 from lifecycle.templating import TemplateProblem, TemplateRenderer
 from lifecycle.unsubscribe import unsubscribe_url
@@ -130,6 +134,24 @@ class SendResult:
         self.opt_outs += other.opt_outs
 
 
+def channel_context(
+    context: dict[str, Any], brand: Brand, channel: str, unsubscribe_link: str | None = None
+) -> dict[str, Any]:
+    """What a template sees when it is sent: the planned message's context plus the brand fields
+    (and, for email, the footer's reason, postal address and unsubscribe link). Shared with the
+    sequence check and the preview, so they render exactly what would be sent."""
+    if channel == "sms":
+        return {**context, "sender_name": brand.sender_name, "app_url": brand.app_url}
+    return {
+        **context,
+        "sender_name": brand.sender_name,
+        "postal_address": brand.postal_address,
+        "app_url": brand.app_url,
+        "why_you_get_this": f"you have a {brand.sender_name} account",
+        "unsubscribe_url": unsubscribe_link,
+    }
+
+
 def _state_for(kind: OutcomeKind) -> str:
     return {OutcomeKind.ACCEPTED: SENT, OutcomeKind.REJECTED: FAILED, OutcomeKind.AMBIGUOUS: UNKNOWN}[kind]
 
@@ -172,16 +194,35 @@ class Dispatcher:
                 unknown,
             )
             report.add("unknown", unknown)
-        first_day = as_of if self.mode is SendMode.SIMULATE else date.min
+        live = self.mode is SendMode.LIVE
+        if live:
+            report.add("rescheduled", self._move_missed_windows(now))
+        first_day = date.min if live else as_of
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="dispatch") as pool:
             while claimed := ledger.claim_due(
-                self.engine, self.worker_id, self.config.claim_batch, now=now, as_of_dates=(first_day, as_of)
+                self.engine,
+                self.worker_id,
+                self.config.claim_batch,
+                now=now,
+                as_of_dates=(first_day, as_of),
+                within_window=live,
             ):
                 self._dispatch(claimed, pool, report)
                 if report.outcomes["deferred"]:
                     break
         log.info("dispatch (%s) for %s: %s", self.mode.value, as_of, report.as_dict())
         return report
+
+    def _move_missed_windows(self, now: datetime | None) -> int:
+        """Messages whose window closed unsent wait for the same local window on the next day."""
+        now = now or ledger.utcnow()
+        missed = ledger.missed_windows(self.engine, now)
+        moved = ledger.move_windows(
+            self.engine, [(m, *next_window(m.send_after, m.send_before, m.time_zone, now)) for m in missed]
+        )
+        if moved:
+            log.info("%d planned message(s) missed their send window: moved to the next day's window", moved)
+        return moved
 
     def _dispatch(
         self, claimed: list[ClaimedMessage], pool: ThreadPoolExecutor, report: DispatchReport
@@ -262,17 +303,8 @@ class Dispatcher:
                 "no_unsubscribe_secret",
                 "LIFECYCLE_UNSUBSCRIBE_SECRET is not set, so no unsubscribe link can be signed; set it and re-plan",
             )
-        brand = self.settings.brand
-        context = {
-            **message.context,
-            "sender_name": brand.sender_name,
-            "postal_address": brand.postal_address,
-            "app_url": brand.app_url,
-            "why_you_get_this": f"you have a {brand.sender_name} account",
-            "unsubscribe_url": unsubscribe_url(
-                self.settings.public_base_url, self.settings.unsubscribe_secret, key
-            ),
-        }
+        link = unsubscribe_url(self.settings.public_base_url, self.settings.unsubscribe_secret, key)
+        context = channel_context(message.context, self.settings.brand, "email", link)
         try:
             rendered, digest = self.batch_renderer.render(message.template, context)
         except TemplateProblem as exc:
@@ -332,7 +364,7 @@ class Dispatcher:
                 key, FAILED, "not_mobile", "the number is not a mobile number; SMS cannot reach it"
             )
         brand = self.settings.brand
-        context = {**message.context, "sender_name": brand.sender_name, "app_url": brand.app_url}
+        context = channel_context(message.context, brand, "sms")
         try:
             body = self.renderer.render_sms(message.template, context)
         except TemplateProblem as exc:

@@ -16,7 +16,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lifecycle.ops_store.schema import FAILED, PLANNED, SENDING, SENT, SKIPPED, UNKNOWN, messages
+from lifecycle.ops_store.schema import (
+    FAILED,
+    HELD_OUT,
+    PLANNED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNKNOWN,
+    messages,
+)
 
 _INSERT_CHUNK = 1000
 
@@ -38,6 +47,8 @@ class PlannedMessage:
     context: dict[str, Any]
     as_of_date: date
     send_after: datetime
+    # The end of the recipient's window that day; None: the message has no window end.
+    send_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,13 @@ def _insert_ignoring_existing(dialect_name: str) -> Any:
     raise NotImplementedError(f"operational store dialect {dialect_name!r} is not supported")
 
 
-def plan(engine: sa.Engine, planned: Iterable[PlannedMessage], now: datetime | None = None) -> int:
-    """Insert messages as ``planned``; keys already in the ledger are left untouched. Returns new rows."""
+def plan(
+    engine: sa.Engine, planned: Iterable[PlannedMessage], now: datetime | None = None, state: str = PLANNED
+) -> int:
+    """Insert messages as ``planned`` (or ``held_out``: recorded for lift, never sent); keys already in
+    the ledger are left untouched. Returns new rows."""
+    if state not in (PLANNED, HELD_OUT):
+        raise ValueError(f"messages are planned as {PLANNED!r} or {HELD_OUT!r}, not {state!r}")
     now = now or utcnow()
     inserted = 0
     # RETURNING counts the rows really inserted (rowcount is unreliable for executemany on PostgreSQL).
@@ -100,7 +116,8 @@ def plan(engine: sa.Engine, planned: Iterable[PlannedMessage], now: datetime | N
                 "context_json": json.dumps(message.context, sort_keys=True, default=str),
                 "as_of_date": message.as_of_date,
                 "send_after": message.send_after,
-                "state": PLANNED,
+                "send_before": message.send_before,
+                "state": state,
                 "attempts": 0,
                 "planned_at": now,
                 "updated_at": now,
@@ -119,16 +136,21 @@ def claim_due(
     now: datetime | None = None,
     channel: str | None = None,
     as_of_dates: tuple[date, date] | None = None,
+    within_window: bool = True,
 ) -> list[ClaimedMessage]:
     """Atomically move up to ``limit`` due ``planned`` messages to ``sending`` for this worker.
 
     ``as_of_dates`` (first, last) limits the claim to messages planned for those run dates.
+    ``within_window`` leaves out messages whose window has closed (``send_before`` passed): they wait
+    for ``move_missed_windows``. A simulated run, which sends nothing, claims them regardless.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim disjoint sets without waiting.
     SQLite: the single UPDATE statement is atomic because SQLite serialises writers.
     """
     now = now or utcnow()
     due = sa.select(messages.c.message_key).where(messages.c.state == PLANNED, messages.c.send_after <= now)
+    if within_window:
+        due = due.where(sa.or_(messages.c.send_before.is_(None), messages.c.send_before > now))
     if channel is not None:
         due = due.where(messages.c.channel == channel)
     if as_of_dates is not None:
@@ -292,6 +314,51 @@ def expire_stale_claims(engine: sa.Engine, lease: timedelta, now: datetime | Non
             )
         ).rowcount
     return replanned, unknown
+
+
+@dataclass(frozen=True)
+class MissedWindow:
+    """A planned message whose send window closed before it was sent."""
+
+    message_key: str
+    time_zone: str | None
+    send_after: datetime
+    send_before: datetime
+
+
+def missed_windows(engine: sa.Engine, now: datetime | None = None) -> list[MissedWindow]:
+    now = now or utcnow()
+    statement = sa.select(
+        messages.c.message_key, messages.c.time_zone, messages.c.send_after, messages.c.send_before
+    ).where(messages.c.state == PLANNED, messages.c.send_before <= now)
+    with engine.connect() as conn:
+        return [MissedWindow(*row) for row in conn.execute(statement)]
+
+
+def move_windows(engine: sa.Engine, moves: Sequence[tuple[MissedWindow, datetime, datetime]]) -> int:
+    """Give missed messages a new window (missed, send_after, send_before). Guarded by the old window,
+    so a message claimed or moved meanwhile by another worker is left alone. Returns rows moved."""
+    if not moves:
+        return 0
+    now = utcnow()
+    statement = (
+        messages.update()
+        .where(
+            messages.c.message_key == sa.bindparam("b_key"),
+            messages.c.state == PLANNED,
+            messages.c.send_before == sa.bindparam("b_old_before"),
+        )
+        .values(send_after=sa.bindparam("b_after"), send_before=sa.bindparam("b_before"), updated_at=now)
+    )
+    rows = [
+        {"b_key": m.message_key, "b_old_before": m.send_before, "b_after": after, "b_before": before}
+        for m, after, before in moves
+    ]
+    moved = 0
+    with engine.begin() as conn:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            moved += conn.execute(statement, rows[start : start + _INSERT_CHUNK]).rowcount
+    return moved
 
 
 def state_counts(engine: sa.Engine) -> dict[str, int]:

@@ -63,6 +63,8 @@ messages = sa.Table(
     sa.Column("context_json", sa.Text, nullable=False),
     sa.Column("as_of_date", sa.Date, nullable=False),
     sa.Column("send_after", UtcDateTime(), nullable=False),
+    # The end of the recipient's window that day (null only for rows planned before it existed).
+    sa.Column("send_before", UtcDateTime()),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("content_hash", sa.String(64)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FALLBACK_ZONE = "UTC"
@@ -22,3 +22,24 @@ def window_opens_at(day: date, time_zone: str | None, local_start: time) -> date
     """The UTC instant at which ``local_start`` happens on ``day`` in the recipient's zone (DST-aware)."""
     zone, _ = resolve_zone(time_zone)
     return datetime.combine(day, local_start, tzinfo=zone).astimezone(UTC)
+
+
+def next_window(
+    send_after: datetime, send_before: datetime, time_zone: str | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The same local window (wall-clock opening and closing) on the first later day on which it has
+    not closed by ``now``: a message that missed its window waits for the next morning rather than
+    going out at night. Wall-clock times are kept across a daylight-saving change, so the UTC
+    instants shift by the change.
+    """
+    zone, _ = resolve_zone(time_zone)
+    opens, closes = send_after.astimezone(zone), send_before.astimezone(zone)
+    now_local_day = now.astimezone(zone).date()
+    days = max(1, (now_local_day - closes.date()).days)
+    while True:
+        shift = timedelta(days=days)
+        new_closes = datetime.combine(closes.date() + shift, closes.time(), tzinfo=zone)
+        if new_closes > now:
+            new_opens = datetime.combine(opens.date() + shift, opens.time(), tzinfo=zone)
+            return new_opens.astimezone(UTC), new_closes.astimezone(UTC)
+        days += 1
