@@ -28,6 +28,7 @@ for _ in $(seq 1 100); do
 done
 # The demo's key for the local server only; real keys go into the Airflow connection, never the repo.
 export AIRFLOW_CONN_SENDGRID_DEFAULT='{"conn_type": "http", "host": "http://127.0.0.1:8025", "password": "SG.local-demo-key"}'
+export AIRFLOW_CONN_TWILIO_DEFAULT="$(python -c 'import json; from lifecycle.provider_servers import DEFAULT_ACCOUNT_SID as s, DEFAULT_AUTH_TOKEN as t; print(json.dumps({"conn_type": "http", "host": "http://127.0.0.1:8026", "login": s, "password": t}))')"
 
 echo "==> running the daily DAG for $AS_OF through Airflow"
 airflow dags test lifecycle_daily "$AS_OF" >"$log_dir/dags-test-$AS_OF.log" 2>&1 || {
