@@ -19,8 +19,9 @@ export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT := 120
 CUSTOMERS ?= 10000
 SEED ?= 42
 AS_OF ?= $(shell date -u +%F)
+SAMPLE ?= 2
 
-.PHONY: help setup airflow-init airflow-ui generate check-landing dbt-build demo test test-fast lint format bench clean
+.PHONY: help setup airflow-init airflow-ui generate check-landing dbt-build preview demo test test-fast lint format bench clean
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +44,11 @@ check-landing: setup  ## check data/landing against the data contract
 
 dbt-build: setup  ## build the warehouse as of AS_OF with dbt
 	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build --vars '{as_of_date: "$(AS_OF)"}'
+
+preview: setup  ## build what due_messages needs as of AS_OF, then show what would go out (sends nothing)
+	@$(BIN)/lifecycle export >/dev/null  # the ledger as dbt's enrollment state sees it (reads the ledger only)
+	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build --select +due_messages +held_out_messages +message_exclusions --vars '{as_of_date: "$(AS_OF)"}'
+	@$(BIN)/lifecycle preview --date $(AS_OF) --sample $(SAMPLE)
 
 demo: airflow-init  ## set up, generate a business, run the daily DAG through Airflow against local providers
 	@bash scripts/demo.sh $(CUSTOMERS) $(SEED) $(AS_OF)

@@ -1,5 +1,9 @@
 """The daily DAG end to end through real Airflow (`airflow dags test`), real dbt, and the official
-SendGrid client talking to the local contract server."""
+SendGrid and Twilio clients talking to the local contract servers.
+
+The dispatcher's clock is pinned (LIFECYCLE_NOW) to 16:00 UTC on the as-of date, so which recipients
+are inside their local window is the same whenever the test runs: Europe and the Americas' east are
+open, the Americas' west not yet, Asia and Australia closed (moved to the next day's window)."""
 
 from __future__ import annotations
 
@@ -7,17 +11,26 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 import sqlalchemy as sa
 
-from lifecycle.provider_servers import DEFAULT_API_KEY, SendGridServer
+from lifecycle.provider_servers import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_API_KEY,
+    DEFAULT_AUTH_TOKEN,
+    SendGridServer,
+    TwilioServer,
+)
 from tests.conftest import AIRFLOW_TEST_HOME, AS_OF
 
 pytestmark = pytest.mark.integration
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DISPATCH_NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -36,58 +49,92 @@ def run_daily_dag(env: dict[str, str], conf: dict | None = None) -> subprocess.C
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
 
 
-def ledger_rows(data_dir: Path) -> list[sa.Row]:
+def ledger_rows(data_dir: Path) -> dict[str, sa.Row]:
     engine = sa.create_engine(f"sqlite:///{data_dir / 'ops.sqlite'}")
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("select message_key, state, provider_message_id from messages")).all()
+        rows = conn.execute(
+            sa.text("select message_key, channel, state, time_zone, send_after, send_before from messages")
+        ).all()
     engine.dispose()
-    return rows
+    return {row.message_key: row for row in rows}
 
 
-def test_the_daily_dag_sends_the_welcome_email_and_sees_it_in_dbt(airflow_db, data_env):
-    with SendGridServer() as sendgrid:
-        env = {
-            **os.environ,
-            "AIRFLOW_CONN_SENDGRID_DEFAULT": json.dumps(
-                {"conn_type": "http", "host": sendgrid.base_url, "password": DEFAULT_API_KEY}
-            ),
-            "LIFECYCLE_UNSUBSCRIBE_SECRET": "dag-test-secret",
-        }
+def dag_env(sendgrid: SendGridServer, twilio: TwilioServer, now: datetime) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AIRFLOW_CONN_SENDGRID_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": sendgrid.base_url, "password": DEFAULT_API_KEY}
+        ),
+        "AIRFLOW_CONN_TWILIO_DEFAULT": json.dumps(
+            {
+                "conn_type": "http",
+                "host": twilio.base_url,
+                "login": DEFAULT_ACCOUNT_SID,
+                "password": DEFAULT_AUTH_TOKEN,
+            }
+        ),
+        "LIFECYCLE_UNSUBSCRIBE_SECRET": "dag-test-secret",
+        "LIFECYCLE_NOW": now.isoformat(),
+    }
+
+
+def utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def test_the_daily_dag_plans_due_messages_and_sends_each_inside_its_window(airflow_db, data_env):
+    with SendGridServer() as sendgrid, TwilioServer() as twilio:
+        env = dag_env(sendgrid, twilio, DISPATCH_NOW)
         result = run_daily_dag(env, {"send_mode": "live"})
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
-        with duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True) as warehouse:
-            [(segment_size,)] = warehouse.sql("select count(*) from segment_welcome_new_customers").fetchall()
-            outcomes = dict(warehouse.sql("select message_key, state from message_outcomes").fetchall())
         rows = ledger_rows(data_env)
-        assert segment_size > 0
-        assert len(rows) == segment_size
-        assert {row.state for row in rows} == {"sent"}
-        assert outcomes == {row.message_key: "sent" for row in rows}
-        accepted = sendgrid.messages()
-        assert sorted(m["custom_args"]["lc_message_key"] for m in accepted) == sorted(
-            r.message_key for r in rows
+        with duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True) as warehouse:
+            outcomes = dict(warehouse.sql("select message_key, state from message_outcomes").fetchall())
+        assert len({key.split(":")[0] for key in rows}) > 1  # several sequences, one plan
+        sent, waiting, moved = set(), set(), set()
+        for key, row in rows.items():
+            opens, closes = utc(row.send_after), utc(row.send_before)
+            if row.state == "sent":  # only inside the recipient's window
+                assert opens <= DISPATCH_NOW < closes, key
+                sent.add(key)
+            elif row.state == "planned":
+                assert opens > DISPATCH_NOW, key  # nothing claimable is left behind
+                local_day = opens.astimezone(ZoneInfo(row.time_zone)).date()
+                if local_day == AS_OF:  # the window has not opened yet: waits, unchanged
+                    waiting.add(key)
+                else:  # it had closed (a local evening or night): the same window tomorrow
+                    assert local_day == AS_OF + timedelta(days=1), key
+                    assert closes - timedelta(days=1) <= DISPATCH_NOW, key
+                    moved.add(key)
+            else:
+                assert row.state == "held_out", (key, row.state)
+        assert sent and waiting and moved and len(rows) > len(sent | waiting | moved)
+        # dbt sees the ledger as it is after the run.
+        assert outcomes == {key: row.state for key, row in rows.items()}
+        accepted_email = sorted(m["custom_args"]["lc_message_key"] for m in sendgrid.messages())
+        sent_sms = sorted(key for key in sent if rows[key].channel == "sms")
+        assert accepted_email == sorted(key for key in sent if rows[key].channel == "email")
+        assert len(twilio.messages()) == len(sent_sms)
+        assert all(
+            m["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in sendgrid.messages()
         )
-        assert all(m["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in accepted)
 
         # Re-running the same day is safe: nothing new is planned or sent.
         again = run_daily_dag(env, {"send_mode": "live"})
         assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
-        assert len(sendgrid.messages()) == len(accepted)
-        assert len(ledger_rows(data_env)) == segment_size
+        assert len(sendgrid.messages()) == len(accepted_email)
+        assert len(twilio.messages()) == len(sent_sms)
+        assert set(ledger_rows(data_env)) == set(rows)
 
 
 def test_a_backfill_run_simulates_and_sends_nothing(airflow_db, data_env):
-    with SendGridServer() as sendgrid:
-        env = {
-            **os.environ,
-            "AIRFLOW_CONN_SENDGRID_DEFAULT": json.dumps(
-                {"conn_type": "http", "host": sendgrid.base_url, "password": DEFAULT_API_KEY}
-            ),
-            "LIFECYCLE_UNSUBSCRIBE_SECRET": "dag-test-secret",
-        }
-        result = run_daily_dag(env, {"send_mode": "simulate"})
+    with SendGridServer() as sendgrid, TwilioServer() as twilio:
+        # A day later: every recipient's window of the as-of date has opened (and closed).
+        result = run_daily_dag(
+            dag_env(sendgrid, twilio, DISPATCH_NOW + timedelta(days=1)), {"send_mode": "simulate"}
+        )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         rows = ledger_rows(data_env)
-        assert rows and {row.state for row in rows} == {"skipped"}
-        assert sendgrid.requests() == []
+        assert rows and {row.state for row in rows.values()} == {"skipped", "held_out"}
+        assert sendgrid.requests() == [] and twilio.messages() == []

@@ -13,11 +13,14 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from lifecycle.export.ops_export import export_ops_store
+from lifecycle.ops_store import connect, ledger, migrate
 
 pytestmark = pytest.mark.integration
 
@@ -96,32 +99,51 @@ def mart_rows(warehouse: Path, mart: str) -> list[tuple]:
     return query(warehouse, f"select * from main.{mart} order by all")
 
 
+def planned_message(customer_id: str, contact_id: str, step: str, as_of: date) -> ledger.PlannedMessage:
+    enrollment_id = f"welcome:{customer_id}:2026-11-19"
+    return ledger.PlannedMessage(
+        message_key=f"{enrollment_id}:{step}",
+        enrollment_id=enrollment_id,
+        customer_id=customer_id,
+        contact_id=contact_id,
+        sequence="welcome",
+        step=step,
+        channel="email",
+        template=f"welcome_{step}",
+        recipient="someone@example.com",
+        time_zone="Europe/London",
+        context={},
+        as_of_date=as_of,
+        send_after=datetime(2026, 11, 19, 9, tzinfo=UTC),
+    )
+
+
+LEDGER_STEPS = {"day_0": date(2026, 11, 19), "day_2": date(2026, 11, 19), "day_5": date(2026, 11, 25)}
+
+
+def first_primary_contact(landing: Path) -> tuple[str, str]:
+    return landing_query(
+        landing,
+        "select customer_id, contact_id from {contacts} where is_primary order by customer_id limit 1",
+    )[0]
+
+
 def write_ledger(landing: Path, customer_id: str, contact_id: str) -> None:
-    """The ops ledger export Python writes before dbt runs: one message sent (exported twice, the later
-    export wins), one held out, and one planned for a run date after the as-of date."""
-    (landing / "ops").mkdir(exist_ok=True)
-    rows = [
-        ("welcome:c:day_0", "planned", None, "2026-11-19 08:00:00", "2026-11-19"),
-        ("welcome:c:day_0", "sent", "2026-11-19 09:00:05", "2026-11-19 09:00:05", "2026-11-19"),
-        ("welcome:c:day_2", "held_out", None, "2026-11-19 08:00:00", "2026-11-19"),
-        ("welcome:c:day_5", "planned", None, "2026-11-25 08:00:00", "2026-11-25"),
-    ]
-    values = ", ".join(
-        f"('{key}', '{customer_id}', '{contact_id}', 'welcome', '{key.rsplit(':', 1)[1]}', 'email', 'welcome_day_0', "
-        f"'{state}', 'sendgrid', 'sg-{index}', null, null, timestamp '2026-11-19 08:00:00', "
-        f"timestamp '2026-11-19 09:00:00', {f'timestamp {sent!r}' if sent else 'null'}, timestamp '{updated}', "
-        f"date '{as_of_date}')"
-        for index, (key, state, sent, updated, as_of_date) in enumerate(rows)
-    )
-    columns = (
-        "message_key, customer_id, contact_id, sequence, step, channel, template, state, provider, "
-        "provider_message_id, error_code, error_reason, planned_at, send_after, sent_at, updated_at, as_of_date"
-    )
-    with duckdb.connect() as conn:
-        conn.execute(
-            f"copy (select {', '.join(f'cast({c.strip()} as {t}) as {c.strip()}' for c, t in zip(columns.split(','), ['varchar'] * 12 + ['timestamp'] * 4 + ['date'], strict=True))} "
-            f"from (values {values}) as t({columns})) to '{landing / 'ops' / 'messages.parquet'}' (format parquet)"
-        )
+    """The ops export Python writes before dbt runs, from a real ledger: one message planned, exported,
+    then sent and exported again (two part files hold the key; the later wins), one held out, and one
+    planned for a run date after the as-of date."""
+    engine = connect(f"sqlite:///{landing.parent / 'ops.sqlite'}")
+    migrate(engine)
+    messages = {
+        step: planned_message(customer_id, contact_id, step, as_of) for step, as_of in LEDGER_STEPS.items()
+    }
+    ledger.plan(engine, [messages["day_0"], messages["day_5"]], now=datetime(2026, 11, 19, 8, tzinfo=UTC))
+    ledger.plan(engine, [messages["day_2"]], now=datetime(2026, 11, 19, 8, tzinfo=UTC), state="held_out")
+    export_ops_store(engine, landing / "ops")
+    [claimed] = ledger.claim_due(engine, "test", 1, now=datetime(2026, 11, 19, 9, 0, 5, tzinfo=UTC))
+    ledger.record_outcomes(engine, [ledger.Outcome(claimed.message_key, "sent", provider="sendgrid")])
+    export_ops_store(engine, landing / "ops")
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -129,11 +151,17 @@ def landing(small_business_landing: Path, tmp_path_factory: pytest.TempPathFacto
     """A private copy of the generated landing folder, with an ops ledger export."""
     folder = tmp_path_factory.mktemp("dbt_landing") / "landing"
     shutil.copytree(small_business_landing, folder)
-    customer_id, contact_id = landing_query(
-        folder, "select customer_id, contact_id from {contacts} where is_primary order by customer_id limit 1"
-    )[0]
-    write_ledger(folder, customer_id, contact_id)
+    write_ledger(folder, *first_primary_contact(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def ledger_keys(landing: Path) -> dict[str, str]:
+    customer_id, contact_id = first_primary_contact(landing)
+    return {
+        step: planned_message(customer_id, contact_id, step, as_of).message_key
+        for step, as_of in LEDGER_STEPS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -289,40 +317,31 @@ def test_white_space_never_lists_an_owned_product(warehouse: Path) -> None:
     assert rows[0] > 0 and rows[1:] == (0, 0)
 
 
-def test_welcome_segment_is_exactly_todays_consenting_sign_ups(warehouse: Path, landing: Path) -> None:
-    expected = {
-        row[0]
-        for row in landing_query(
-            landing,
-            f"""
-            with consent as (
-                select contact_id, status from {{consents}}
-                where channel = 'email' and recorded_at < {cutoff(AS_OF)}
-                qualify row_number() over (
-                    partition by contact_id order by recorded_at desc, (status = 'revoked') desc) = 1
-            )
-            select customers.customer_id
-            from {{customers}} as customers
-            join {{contacts}} as contacts on contacts.customer_id = customers.customer_id and contacts.is_primary
-            join consent on consent.contact_id = contacts.contact_id and consent.status = 'granted'
-            where cast(customers.created_at as date) = date '{AS_OF.isoformat()}'
-              and contacts.created_at < {cutoff(AS_OF)} and contacts.email is not null
-            """,
-        )
-    }
-    rows = query(
-        warehouse,
-        "select customer_id, sequence, step, email, time_zone, entry_reason from main.segment_welcome_new_customers",
+def test_welcome_segment_holds_the_last_two_weeks_sign_ups(warehouse: Path, landing: Path) -> None:
+    sign_ups = landing_query(
+        landing,
+        f"""
+        select customers.customer_id, cast(customers.created_at as date)
+        from {{customers}} as customers
+        join {{contacts}} as contacts on contacts.customer_id = customers.customer_id and contacts.is_primary
+        where customers.created_at >= timestamp '{(AS_OF - timedelta(days=13)).isoformat()}'
+          and customers.created_at < {cutoff(AS_OF)} and contacts.created_at < {cutoff(AS_OF)}
+        """,
     )
-    assert {row[0] for row in rows} == expected
-    for _, sequence, step, email, time_zone, reason in rows:
-        assert (sequence, step) == ("welcome", "day_0")
-        assert email and time_zone and AS_OF.isoformat() in reason
+    rows = query(
+        warehouse, "select customer_id, sequence, entered_on, entry_reason from main.segment_welcome"
+    )
+    assert rows and {(row[0], row[2]) for row in rows} <= set(sign_ups)
+    todays = {customer for customer, day in sign_ups if day == AS_OF}
+    assert todays and todays <= {row[0] for row in rows}  # today's sign-ups are all live
+    assert all(
+        sequence == "welcome" and reason.startswith("Since your team ") for _, sequence, _, reason in rows
+    )
 
 
-def test_message_outcomes_show_the_latest_ledger_state(warehouse: Path) -> None:
+def test_message_outcomes_show_the_latest_ledger_state(warehouse: Path, ledger_keys: dict[str, str]) -> None:
     rows = query(warehouse, "select message_key, state, is_sent from main.message_outcomes order by 1")
-    assert rows == [("welcome:c:day_0", "sent", True), ("welcome:c:day_2", "held_out", False)]
+    assert rows == [(ledger_keys["day_0"], "sent", True), (ledger_keys["day_2"], "held_out", False)]
 
 
 def test_earlier_as_of_date_sees_only_that_day(builds: dict[str, object], landing: Path) -> None:
@@ -340,11 +359,8 @@ def test_earlier_as_of_date_sees_only_that_day(builds: dict[str, object], landin
         earlier, f"select count(*) from main.usage_milestones where first_reached_at >= {cutoff(EARLIER)}"
     ) == [(0,)]
     assert query(earlier, "select count(*) from main.message_outcomes") == [(0,)]
-    segment = query(
-        earlier,
-        "select distinct cast(c.created_at as date) from main.segment_welcome_new_customers join main.customers c using (customer_id)",
-    )
-    assert segment in ([], [(EARLIER,)])
+    [(first, last)] = query(earlier, "select min(entered_on), max(entered_on) from main.segment_welcome")
+    assert EARLIER - timedelta(days=13) <= first <= last <= EARLIER
 
 
 def test_rebuilding_a_past_day_incrementally_matches_a_full_build(builds: dict[str, object]) -> None:
@@ -450,6 +466,6 @@ def test_a_single_bad_value_fails_the_build_and_nothing_python_reads_is_built(
     _table, _sql, expected, _column = CORRUPTIONS[ALONE]
     assert run.returncode != 0, "dbt build succeeded on a malformed phone number"
     assert expected in run.output, run.output[-6000:]
-    for mart in ("customers", "segment_welcome_new_customers"):
+    for mart in ("customers", "due_messages"):
         assert f"OK created sql table model main.{mart} " not in run.output
         assert f"SKIP relation main.{mart} " in run.output

@@ -10,7 +10,7 @@ from lifecycle.templating import TemplateProblem, TemplateRenderer
 CONTEXT = {
     "first_name": "Ada",
     "plan_name": "Team (monthly)",
-    "entry_reason": "You started a Team trial today.",
+    "entry_reason": "Since your team started a Team trial today",
     "locale": "en-GB",
     "sender_name": "Northwind Cloud",
     "postal_address": "500 Market Street, San Francisco",
@@ -29,7 +29,7 @@ def test_welcome_email_renders_with_reason_unsubscribe_and_address(renderer):
     email = renderer.render_email("welcome_day_0", CONTEXT)
     assert email.subject == "Welcome to Northwind Cloud, Ada: your first 10 minutes"
     for body in (email.html, email.text):
-        assert "You started a Team trial today." in body
+        assert "You are getting this email since your team started a Team trial today." in body
         assert "500 Market Street, San Francisco" in body
         assert "unsubscribe?m=k" in body
 

@@ -10,7 +10,10 @@ from datetime import UTC, date, datetime
 
 from lifecycle import daily
 from lifecycle.ops_store import connect, ledger, migrate
+from lifecycle.planning.planner import ContractViolation
+from lifecycle.sequences import SequenceProblems, validate
 from lifecycle.settings import load_settings
+from lifecycle.warehouse.reader import WarehouseUnavailable
 
 
 def _as_of(value: str) -> date:
@@ -22,6 +25,12 @@ def _as_of(value: str) -> date:
 
 def _print(result: object) -> None:
     print(json.dumps(result, indent=2, default=str))
+
+
+def _sample_size(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of messages (0 or more)")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     for sub in (plan, dispatch):
         sub.add_argument("--as-of", type=_as_of, default=today, help="the run date (default: today, UTC)")
     dispatch.add_argument("--send-mode", choices=["auto", "live", "simulate"], default="auto")
+    commands.add_parser(
+        "check-sequences", help="check that every sequence step's templates exist and render (sends nothing)"
+    )
+    preview = commands.add_parser(
+        "preview", help="show what would go out on a day, from the warehouse dbt built for it (sends nothing)"
+    )
+    preview.add_argument("--date", type=_as_of, required=True, help="the as-of date dbt built (YYYY-MM-DD)")
+    preview.add_argument(
+        "--sample", type=_sample_size, default=2, help="rendered messages shown per sequence (default 2)"
+    )
     args = parser.parse_args(argv)
     # Logs go to stderr so the command's JSON result on stdout stays parseable.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -62,6 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         _print(daily.plan(args.as_of, settings).as_dict())
     elif args.command == "dispatch":
         _print(daily.dispatch(args.as_of, args.send_mode, settings).as_dict())
+    elif args.command in ("check-sequences", "preview"):
+        try:
+            if args.command == "check-sequences":
+                sequences = validate(settings.dbt_project_dir, settings.templates_dir, settings.brand)
+                steps = sum(len(s.steps) for s in sequences)
+                print(f"{len(sequences)} sequences, {steps} steps: every template exists and renders")
+                return 0
+            from lifecycle import preview as previews
+
+            shown = previews.build_preview(settings, args.date, args.sample)
+            print(previews.format_preview(shown))
+            previews.save(settings, shown)
+        except (SequenceProblems, ContractViolation, WarehouseUnavailable) as exc:
+            print(exc, file=sys.stderr)
+            return 1
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import date
+from datetime import UTC, date, datetime
 
 from lifecycle.dispatch.dispatcher import DispatchConfig, Dispatcher, DispatchReport, Senders
 from lifecycle.dispatch.send_mode import SendMode, resolve_send_mode
@@ -14,13 +14,16 @@ from lifecycle.landing import check_landing, format_problems
 from lifecycle.masking import install_pii_masking
 from lifecycle.ops_store import connect, migrate
 from lifecycle.planning.planner import PlanReport, plan_from_warehouse
+from lifecycle.sequences import validate
 from lifecycle.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 # Every step of the run logs through this process: recipients are masked in all of it.
 install_pii_masking()
 
-FIRST_SEGMENT_MODEL = "segment_welcome_new_customers"
+# The instant the dispatcher takes for "now" (ISO 8601, UTC when no offset is given). Unset in
+# production; simulations and tests set it to replay a day at a chosen hour.
+CLOCK_ENV = "LIFECYCLE_NOW"
 
 
 class LandingProblems(RuntimeError):
@@ -50,10 +53,13 @@ def export_ops(settings: Settings | None = None) -> dict[str, int]:
 
 
 def plan(as_of: date, settings: Settings | None = None) -> PlanReport:
+    """Plan dbt's due and held-out messages of the day, once the sequences' templates are known to
+    render (a broken template stops the run here, not message by message at send time)."""
     settings = settings or load_settings()
+    validate(settings.dbt_project_dir, settings.templates_dir, settings.brand)
     engine = connect(settings.ops_db_url)
     migrate(engine)
-    report = plan_from_warehouse(engine, settings.warehouse_path, FIRST_SEGMENT_MODEL, as_of)
+    report = plan_from_warehouse(engine, settings.warehouse_path, as_of)
     log.info("planned for %s: %s", as_of, report.as_dict())
     return report
 
@@ -79,12 +85,27 @@ def provider_senders() -> Senders:
     )
 
 
+def clock(environ: dict[str, str] | None = None) -> datetime | None:
+    """The simulated "now" from ``LIFECYCLE_NOW``, or None for the real clock."""
+    raw = (os.environ if environ is None else environ).get(CLOCK_ENV)
+    if not raw:
+        return None
+    try:
+        now = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"{CLOCK_ENV}={raw!r} is not an ISO 8601 instant such as 2026-11-20T16:00:00Z"
+        ) from None
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
 def dispatch(as_of: date, send_mode: str = "auto", settings: Settings | None = None) -> DispatchReport:
     settings = settings or load_settings()
-    mode = resolve_send_mode(send_mode, as_of)
+    now = clock()
+    mode = resolve_send_mode(send_mode, as_of, today=now.date() if now else None)
     engine = connect(settings.ops_db_url)
     migrate(engine)
     senders = provider_senders() if mode is SendMode.LIVE else Senders()
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{as_of.isoformat()}"
     log.info("dispatching messages due for %s in %s mode", as_of, mode.value)
-    return Dispatcher(engine, settings, senders, worker_id, mode, DispatchConfig.from_env()).run(as_of)
+    return Dispatcher(engine, settings, senders, worker_id, mode, DispatchConfig.from_env()).run(as_of, now)

@@ -1,6 +1,12 @@
-"""The send loop. Messages are claimed in the ledger before any provider call; each request's outcome
-is recorded as soon as it returns, before more work is claimed, so a crash at any point loses
-nothing and repeats nothing (a claim whose worker died becomes ``unknown``, never ``planned``).
+"""The send loop. Messages are claimed in the ledger before any provider call, and the thread that
+made a request records its outcome as soon as it returns, before it takes more work, so a crash at
+any point loses nothing and repeats nothing (a claim whose worker died becomes ``unknown`` if its
+request had started, ``planned`` again if it had not).
+
+The loop is a pipeline, so the provider never waits on the ledger or on rendering: each request is
+submitted as soon as it is ready (a full email batch, one SMS), and the next claim is taken and
+prepared while earlier requests run, until every sending thread has a request and a claim batch
+waits behind them (bounded, so memory does not grow with the backlog).
 
 A message is only claimed inside its recipient's window (``send_after`` to ``send_before``); one whose
 window closed before it went out moves to the same local window on the next day, never out at night.
@@ -17,18 +23,20 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import phonenumbers
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from tenacity import Retrying, retry_if_result, stop_after_attempt
 
+from lifecycle.dispatch.addresses import normalized_email
 from lifecycle.dispatch.email_batches import (
     BatchRenderer,
     EmailBatch,
@@ -43,8 +51,8 @@ from lifecycle.masking import mask_pii
 from lifecycle.ops_store import ledger
 from lifecycle.ops_store.ledger import ClaimedMessage, Outcome
 from lifecycle.ops_store.schema import FAILED, SENT, SKIPPED, UNKNOWN
-from lifecycle.planning.send_window import next_window
 from lifecycle.ops_store.suppressions import suppress, suppressed_addresses
+from lifecycle.planning.send_window import next_window
 from lifecycle.providers.outcome import OutcomeKind, ProviderOutcome
 from lifecycle.providers.sendgrid_email import MailRequest, Personalization
 from lifecycle.providers.twilio_sms import OutgoingSms
@@ -111,10 +119,13 @@ class DispatchConfig:
 @dataclass
 class DispatchReport:
     outcomes: Counter[str] = field(default_factory=Counter)
+    # The sending threads record their own outcomes, so counting needs a lock.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, what: str, n: int = 1) -> None:
         if n:
-            self.outcomes[what] += n
+            with self._lock:
+                self.outcomes[what] += n
 
     def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.outcomes.items()))
@@ -199,19 +210,50 @@ class Dispatcher:
             report.add("rescheduled", self._move_missed_windows(now))
         first_day = date.min if live else as_of
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="dispatch") as pool:
-            while claimed := ledger.claim_due(
-                self.engine,
-                self.worker_id,
-                self.config.claim_batch,
-                now=now,
-                as_of_dates=(first_day, as_of),
-                within_window=live,
-            ):
-                self._dispatch(claimed, pool, report)
-                if report.outcomes["deferred"]:
-                    break
+            self._pipeline(
+                lambda: ledger.claim_due(
+                    self.engine,
+                    self.worker_id,
+                    self.config.claim_batch,
+                    now=now,
+                    as_of_dates=(first_day, as_of),
+                    within_window=live,
+                ),
+                pool,
+                report,
+            )
         log.info("dispatch (%s) for %s: %s", self.mode.value, as_of, report.as_dict())
         return report
+
+    def _pipeline(
+        self, claim: Callable[[], list[ClaimedMessage]], pool: ThreadPoolExecutor, report: DispatchReport
+    ) -> None:
+        """Claim ahead while fewer than ``concurrency`` requests or ``claim_batch`` messages are in
+        flight; otherwise wait for a request to finish (its thread has recorded its outcome)."""
+        in_flight: dict[Future[None], int] = {}  # request -> messages it carries
+        messages_in_flight = 0
+        more = True
+        while more or in_flight:
+            if more and (
+                messages_in_flight < self.config.claim_batch or len(in_flight) < self.config.concurrency
+            ):
+                claimed = claim()
+                more = bool(claimed)
+                if more:
+                    submitted = self._dispatch(claimed, pool, report)
+                    in_flight.update(submitted)
+                    messages_in_flight += sum(submitted.values())
+                continue
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                messages_in_flight -= in_flight.pop(future)
+                if future.exception():
+                    # Requests not started yet are dropped: their keys stay claimed with no request
+                    # started, so they are planned again when the claim's lease expires.
+                    pool.shutdown(cancel_futures=True)
+                    future.result()
+            if report.outcomes["deferred"]:
+                more = False  # a provider keeps refusing: finish what is in flight, claim no more
 
     def _move_missed_windows(self, now: datetime | None) -> int:
         """Messages whose window closed unsent wait for the same local window on the next day."""
@@ -226,48 +268,64 @@ class Dispatcher:
 
     def _dispatch(
         self, claimed: list[ClaimedMessage], pool: ThreadPoolExecutor, report: DispatchReport
-    ) -> None:
+    ) -> dict[Future[None], int]:
+        """Settle what needs no request; submit each request as soon as it is ready (a full email
+        batch, one SMS), each recording its own outcome. Returns the requests and their sizes."""
         if self.mode is SendMode.SIMULATE:
             reason = "run for a past date: simulated, not sent (trigger with send_mode=live to send)"
             self._record(
                 SendResult([Outcome(m.message_key, SKIPPED, "simulated", reason) for m in claimed]), report
             )
-            return
+            return {}
         settled = SendResult()
-        email_items: list[tuple] = []
-        sms_jobs: list[tuple[ClaimedMessage, OutgoingSms, str]] = []
-        suppressed = suppressed_addresses(self.engine, [(m.channel, m.recipient) for m in claimed])
-        for message in claimed:
-            reason = suppressed.get((message.channel, message.recipient))
-            if reason:
-                settled.outcomes.append(
-                    Outcome(
-                        message.message_key, SKIPPED, "suppressed", f"{message.channel} suppressed: {reason}"
+        submitted: dict[Future[None], int] = {}
+
+        def submit(send: Callable[[], SendResult], size: int) -> None:
+            submitted[pool.submit(self._send_and_record, send, report)] = size
+
+        def prepared_emails() -> Iterator[tuple]:
+            """Checks and renders the claim in order: SMS go out from here, emails go on to batching."""
+            suppressed = suppressed_addresses(self.engine, [(m.channel, m.recipient) for m in claimed])
+            for message in claimed:
+                reason = suppressed.get((message.channel, message.recipient))
+                if reason:
+                    settled.outcomes.append(
+                        Outcome(
+                            message.message_key,
+                            SKIPPED,
+                            "suppressed",
+                            f"{message.channel} suppressed: {reason}",
+                        )
                     )
-                )
-            elif message.channel == "email" and self.senders.email:
-                prepared = self._prepare_email(message)
-                (settled.outcomes if isinstance(prepared, Outcome) else email_items).append(prepared)
-            elif message.channel == "sms" and self.senders.sms:
-                prepared_sms = self._prepare_sms(message)
-                if isinstance(prepared_sms, Outcome):
-                    settled.outcomes.append(prepared_sms)
+                elif message.channel == "email" and self.senders.email:
+                    prepared = self._prepare_email(message)
+                    if isinstance(prepared, Outcome):
+                        settled.outcomes.append(prepared)
+                    else:
+                        yield prepared
+                elif message.channel == "sms" and self.senders.sms:
+                    prepared_sms = self._prepare_sms(message)
+                    if isinstance(prepared_sms, Outcome):
+                        settled.outcomes.append(prepared_sms)
+                    else:
+                        submit(partial(self._send_sms, *prepared_sms), 1)
                 else:
-                    sms_jobs.append(prepared_sms)
-            else:
-                settled.outcomes.append(
-                    Outcome(
-                        message.message_key,
-                        FAILED,
-                        "channel_unavailable",
-                        f"no sender configured for {message.channel!r}",
+                    settled.outcomes.append(
+                        Outcome(
+                            message.message_key,
+                            FAILED,
+                            "channel_unavailable",
+                            f"no sender configured for {message.channel!r}",
+                        )
                     )
-                )
+
+        for batch in group_into_batches(prepared_emails()):
+            submit(partial(self._send_email_batch, batch), len(batch.recipients))
         self._record(settled, report)
-        futures = [pool.submit(self._send_email_batch, batch) for batch in group_into_batches(email_items)]
-        futures += [pool.submit(self._send_sms, *job) for job in sms_jobs]
-        for future in as_completed(futures):
-            self._record(future.result(), report)
+        return submitted
+
+    def _send_and_record(self, send: Callable[[], SendResult], report: DispatchReport) -> None:
+        self._record(send(), report)
 
     def _record(self, result: SendResult, report: DispatchReport) -> None:
         """Durable before anything else happens: outcomes, then opt-outs, then released keys."""
@@ -293,7 +351,7 @@ class Dispatcher:
     def _prepare_email(self, message: ClaimedMessage) -> Outcome | tuple:
         key = message.message_key
         try:
-            to_email = validate_email(message.recipient, check_deliverability=False).normalized
+            to_email = normalized_email(message.recipient)
         except EmailNotValidError as exc:
             return Outcome(key, FAILED, "invalid_address", f"email address rejected: {exc}")
         if not self.settings.unsubscribe_secret:

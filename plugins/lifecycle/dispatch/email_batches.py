@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ from lifecycle.templating import RenderedEmail, TemplateRenderer
 MAX_PERSONALIZATIONS = 1000
 # Template variables that differ per recipient and are only displayed (never tested in {% if %}).
 PERSONAL_FIELDS = ("first_name", "unsubscribe_url")
+# One encoder for every cache key: json.dumps with options builds a new encoder per call.
+_CACHE_KEY = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _tag(part: str, name: str) -> str:
@@ -93,7 +95,7 @@ class BatchRenderer:
     def render(self, template: str, context: dict[str, Any]) -> tuple[RenderedEmail, str]:
         """The tagged rendering and its digest; raises TemplateProblem like the plain renderer."""
         shared = shared_context(context)
-        cache_key = json.dumps([template, shared], sort_keys=True, default=str)
+        cache_key = _CACHE_KEY.encode([template, shared])
         cached = self._cache.get(cache_key)
         if cached is None:
             text_context = {**shared, **{n: _tag("t", n) for n in PERSONAL_FIELDS}}
@@ -123,11 +125,13 @@ def recipient_content_hash(shared_digest: str, substitutions: dict[str, str]) ->
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def group_into_batches(items: Iterable[tuple[RenderedEmail, str, str, Recipient]]) -> list[EmailBatch]:
+def group_into_batches(items: Iterable[tuple[RenderedEmail, str, str, Recipient]]) -> Iterator[EmailBatch]:
     """Group (content, digest, category, recipient) into batches of identical content, each with at
-    most 1,000 recipients and every address at most once (SendGrid refuses a repeated address)."""
+    most 1,000 recipients and every address at most once (SendGrid refuses a repeated address).
+
+    A batch is yielded as soon as it is full, so it can be sent while later items are still being
+    prepared; the partly filled ones follow once ``items`` is exhausted."""
     filling: dict[tuple[str, str], list[EmailBatch]] = defaultdict(list)
-    full: list[EmailBatch] = []
     for rendered, digest, category, recipient in items:
         address = recipient.email.lower()
         batches = filling[(digest, category)]
@@ -138,5 +142,6 @@ def group_into_batches(items: Iterable[tuple[RenderedEmail, str, str, Recipient]
         target.add(recipient)
         if len(target.recipients) == MAX_PERSONALIZATIONS:
             batches.remove(target)
-            full.append(target)
-    return full + [batch for batches in filling.values() for batch in batches]
+            yield target
+    for batches in filling.values():
+        yield from batches

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -186,20 +187,11 @@ def claim_due(
     )
     with engine.begin() as conn:
         rows = conn.execute(claim).all()
+    # Positional: RETURNING lists the columns in ClaimedMessage's field order (a claim can hold
+    # thousands of rows, and access by name costs more than the rest of this loop).
     claimed = [
-        ClaimedMessage(
-            message_key=row.message_key,
-            customer_id=row.customer_id,
-            contact_id=row.contact_id,
-            sequence=row.sequence,
-            step=row.step,
-            channel=row.channel,
-            template=row.template,
-            recipient=row.recipient,
-            context=json.loads(row.context_json),
-            attempts=row.attempts,
-        )
-        for row in rows
+        ClaimedMessage(key, customer, contact, sequence, step, channel, template, to, json.loads(context), n)
+        for key, customer, contact, sequence, step, channel, template, to, context, n in rows
     ]
     return sorted(claimed, key=lambda message: message.message_key)
 
@@ -224,28 +216,22 @@ def record_outcomes(engine: sa.Engine, outcomes: Sequence[Outcome]) -> None:
     """Record outcomes of claimed messages in one transaction.
 
     Only ``sending`` rows move, so a late or duplicate worker cannot overwrite a recorded outcome.
+    The guarded UPDATE is compiled once and its rows go straight to the driver's ``executemany``:
+    SQLAlchemy's per-row parameter processing cost as much CPU as the UPDATEs themselves, and a
+    set-based ``UPDATE ... FROM (VALUES ...)`` measured slower on both backends (docs/benchmarks.md).
     """
     if not outcomes:
         return
-    now = utcnow()
+    dialect = engine.dialect
+    stamp = messages.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = stamp(utcnow()) if stamp else utcnow()
     with engine.begin() as conn:
         for state in sorted({o.state for o in outcomes}):
-            statement = (
-                messages.update()
-                .where(messages.c.message_key == sa.bindparam("b_key"), messages.c.state == SENDING)
-                .values(
-                    state=state,
-                    updated_at=now,
-                    **{_STATE_TIMESTAMP[state]: now},
-                    error_code=sa.bindparam("b_code"),
-                    error_reason=sa.bindparam("b_reason"),
-                    provider=sa.bindparam("b_provider"),
-                    provider_message_id=sa.bindparam("b_provider_id"),
-                    content_hash=sa.bindparam("b_hash"),
-                )
-            )
+            sql, defaults, order = _outcome_update(dialect, state)
             rows = [
                 {
+                    **defaults,
+                    "b_now": now,
                     "b_key": o.message_key,
                     "b_code": o.error_code,
                     "b_reason": o.error_reason,
@@ -256,7 +242,30 @@ def record_outcomes(engine: sa.Engine, outcomes: Sequence[Outcome]) -> None:
                 for o in outcomes
                 if o.state == state
             ]
-            conn.execute(statement, rows)
+            conn.exec_driver_sql(sql, [tuple(row[n] for n in order) for row in rows] if order else rows)
+
+
+@lru_cache(maxsize=64)
+def _outcome_update(dialect: sa.Dialect, state: str) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    """The outcome UPDATE for ``state`` in the driver's SQL: the text, the values of its fixed
+    parameters, and the parameter order when the driver's style is positional."""
+    statement = (
+        messages.update()
+        .where(messages.c.message_key == sa.bindparam("b_key"), messages.c.state == SENDING)
+        .values(
+            state=state,
+            updated_at=sa.bindparam("b_now"),
+            **{_STATE_TIMESTAMP[state]: sa.bindparam("b_now")},
+            error_code=sa.bindparam("b_code"),
+            error_reason=sa.bindparam("b_reason"),
+            provider=sa.bindparam("b_provider"),
+            provider_message_id=sa.bindparam("b_provider_id"),
+            content_hash=sa.bindparam("b_hash"),
+        )
+    )
+    compiled = statement.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    return compiled.string, dict(compiled.params), order
 
 
 def release(engine: sa.Engine, keys: Sequence[str], reason: str) -> int:
@@ -359,6 +368,14 @@ def move_windows(engine: sa.Engine, moves: Sequence[tuple[MissedWindow, datetime
         for start in range(0, len(rows), _INSERT_CHUNK):
             moved += conn.execute(statement, rows[start : start + _INSERT_CHUNK]).rowcount
     return moved
+
+
+def day_counts(engine: sa.Engine, as_of: date) -> dict[tuple[str, str, str, str], int]:
+    """What was planned for one run date: (sequence, step, channel, state) -> messages."""
+    columns = (messages.c.sequence, messages.c.step, messages.c.channel, messages.c.state)
+    statement = sa.select(*columns, sa.func.count()).where(messages.c.as_of_date == as_of).group_by(*columns)
+    with engine.connect() as conn:
+        return {(row[0], row[1], row[2], row[3]): row[4] for row in conn.execute(statement)}
 
 
 def state_counts(engine: sa.Engine) -> dict[str, int]:

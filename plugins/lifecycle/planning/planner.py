@@ -1,8 +1,8 @@
 """From dbt's ``due_messages`` and ``held_out_messages`` to ledger rows, idempotently.
 
 dbt decides who is due (segments, goal exits, suppression, caps, quiet hours, holdouts); the planner
-only checks each row against the contract (docs/interface in ``models/marts/messaging``), turns it into
-a ledger row and inserts it with ``on conflict do nothing``, so planning a day twice adds nothing.
+only checks each row against the contract (``dbt_project/models/marts/messaging/due_messages.yml``),
+turns it into a ledger row and inserts it with ``on conflict do nothing``, so planning a day twice adds nothing.
 Holdout rows are recorded as ``held_out`` (never sent, used for lift). A bad row is rejected with a
 reason naming it while the rest are planned; a model that breaks the contract stops the run.
 """
@@ -23,13 +23,12 @@ from lifecycle.masking import mask_pii
 from lifecycle.ops_store import ledger
 from lifecycle.ops_store.schema import HELD_OUT, PLANNED
 from lifecycle.planning.send_window import resolve_zone
-from lifecycle.sequences import COMMON_FIELDS, missing_personalization
+from lifecycle.sequences import personalization_problems, template_context
 
 log = logging.getLogger(__name__)
 
 DUE_MODEL = "due_messages"
 HELD_OUT_MODEL = "held_out_messages"
-EXCLUSIONS_MODEL = "message_exclusions"
 CONTRACT_COLUMNS = (
     "message_key",
     "enrollment_id",
@@ -51,8 +50,6 @@ CONTRACT_COLUMNS = (
     "as_of_date",
 )
 CHANNELS = ("email", "sms")
-# A contact without a first name is greeted "Hi there," (first_name is only ever displayed).
-FIRST_NAME_FALLBACK = "there"
 _LOGGED_REJECTIONS = 20
 
 
@@ -130,18 +127,12 @@ def _personalization(raw: Any) -> dict[str, Any]:
     return parsed
 
 
-def template_context(row: dict[str, Any]) -> dict[str, Any]:
-    """The template variables of a row: its personalization fields plus the common ones."""
+def _context(row: dict[str, Any]) -> dict[str, Any]:
     personalization = _personalization(row["personalization_json"])
-    missing = missing_personalization(row["sequence"], personalization)
-    if missing:
-        raise RowProblem(
-            f"personalization_json lacks {', '.join(missing)} (the {row['sequence']} templates need them)"
-        )
-    context = {**personalization, "entry_reason": row["entry_reason"]}
-    context["sequence"], context["step"] = row["sequence"], row["step"]
-    context["first_name"] = context.get("first_name") or FIRST_NAME_FALLBACK
-    return context
+    problems = personalization_problems(row["sequence"], personalization)
+    if problems:
+        raise RowProblem(f"personalization_json {'; '.join(problems)}")
+    return template_context(row["sequence"], row["step"], row["entry_reason"], personalization)
 
 
 def message_from_row(row: dict[str, Any]) -> ledger.PlannedMessage:
@@ -172,7 +163,7 @@ def message_from_row(row: dict[str, Any]) -> ledger.PlannedMessage:
         template=row["template"],
         recipient=row["recipient"],
         time_zone=row["time_zone"],
-        context=template_context(row),
+        context=_context(row),
         as_of_date=row["as_of_date"],
         send_after=send_after,
         send_before=send_before,
@@ -237,16 +228,3 @@ def plan_from_warehouse(engine: sa.Engine, warehouse_path: Path, as_of: date) ->
     due = read_model(warehouse_path, DUE_MODEL)
     held_out = read_model(warehouse_path, HELD_OUT_MODEL)
     return plan_models(engine, due, held_out, as_of)
-
-
-__all__ = [
-    "COMMON_FIELDS",
-    "CONTRACT_COLUMNS",
-    "ContractViolation",
-    "ModelRows",
-    "PlanReport",
-    "RowProblem",
-    "message_from_row",
-    "plan_from_warehouse",
-    "plan_models",
-]

@@ -1,5 +1,5 @@
 -- One row per message key planned for a run date on or before the as-of date, with its latest state in
--- the operational ledger export (the latest updated_at wins when a folder of exports repeats a key).
+-- the operational ledger export (stg_ops__messages keeps the latest version of each key).
 
 with
 
@@ -7,18 +7,6 @@ messages as (
 
     select * from {{ ref('stg_ops__messages') }}
     where as_of_date <= {{ as_of_date() }}
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by message_key
-            order by updated_at desc, state desc
-        ) as recency
-    from messages
 
 ),
 
@@ -53,8 +41,7 @@ final as (
         sent_at,
         updated_at
 
-    from ranked
-    where recency = 1
+    from messages
 
 )
 
