@@ -55,3 +55,10 @@ def test_daily_dag_runs_the_pipeline_in_order(dagbag):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     assert dag.get_task("dbt_build").pool == "dbt_warehouse"
     assert dag.get_task("dispatch_messages").pool == "provider_dispatch"
+
+
+def test_dispatch_dag_runs_hourly_in_the_provider_pool(dagbag):
+    dag = dagbag.dags["lifecycle_dispatch"]
+    assert dag.task_ids == ["dispatch_due_messages"]
+    assert dag.get_task("dispatch_due_messages").pool == "provider_dispatch"
+    assert dag.max_active_runs == 1 and not dag.catchup

@@ -43,7 +43,13 @@ def airflow_db() -> Path:
 
 
 def run_daily_dag(env: dict[str, str], conf: dict | None = None) -> subprocess.CompletedProcess:
-    command = [AIRFLOW, "dags", "test", "lifecycle_daily", AS_OF.isoformat()]
+    return run_dag("lifecycle_daily", AS_OF.isoformat(), env, conf)
+
+
+def run_dag(
+    dag_id: str, logical_date: str, env: dict[str, str], conf: dict | None = None
+) -> subprocess.CompletedProcess:
+    command = [AIRFLOW, "dags", "test", dag_id, logical_date]
     if conf:
         command += ["-c", json.dumps(conf)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
@@ -126,6 +132,23 @@ def test_the_daily_dag_plans_due_messages_and_sends_each_inside_its_window(airfl
         assert len(sendgrid.messages()) == len(accepted_email)
         assert len(twilio.messages()) == len(sent_sms)
         assert set(ledger_rows(data_env)) == set(rows)
+
+        # The hourly dispatch DAG, six hours later, sends what has come into its window since: the
+        # Americas' west today and Australia's next morning, each exactly once.
+        later = DISPATCH_NOW + timedelta(hours=6)
+        opened = {
+            key
+            for key, row in ledger_rows(data_env).items()
+            if row.state == "planned" and utc(row.send_after) <= later < utc(row.send_before)
+        }
+        assert opened
+        hourly = run_dag("lifecycle_dispatch", later.isoformat(), dag_env(sendgrid, twilio, later))
+        assert hourly.returncode == 0, hourly.stdout[-4000:] + hourly.stderr[-4000:]
+        after = ledger_rows(data_env)
+        assert {key for key, row in after.items() if row.state == "sent"} == sent | opened
+        provider_keys = [m["custom_args"]["lc_message_key"] for m in sendgrid.messages()]
+        assert len(provider_keys) == len(set(provider_keys))
+        assert len(provider_keys) + len(twilio.messages()) == len(sent | opened)
 
 
 def test_a_backfill_run_simulates_and_sends_nothing(airflow_db, data_env):

@@ -73,7 +73,12 @@ priced as (
             when value_proven.milestone = 'seat_quota_80pct'
                 then 'your team is using '
                     || cast(cast(value_proven.seats_in_use as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
-                    || ' of ' || cast(value_proven.seat_quota as {{ dbt.type_string() }}) || ' seats'
+                    || case
+                        when value_proven.seats_in_use > value_proven.seat_quota
+                            then ' seats on a plan that includes '
+                                || cast(value_proven.seat_quota as {{ dbt.type_string() }})
+                        else ' of ' || cast(value_proven.seat_quota as {{ dbt.type_string() }}) || ' seats'
+                    end
             when value_proven.milestone = 'storage_quota_80pct'
                 then 'your team is using '
                     || cast(cast(value_proven.storage_used_gb as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})

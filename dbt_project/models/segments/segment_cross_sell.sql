@@ -22,7 +22,13 @@ eligible as (
 
     select
         *,
-        need_signal_feature is not null as has_need_signal
+        need_signal_feature is not null as has_need_signal,
+        -- how the feature reads in a sentence ("used the API 4907 times")
+        case need_signal_feature
+            when 'api' then 'the API'
+            when 'sso' then 'single sign-on'
+            else need_signal_feature
+        end as need_signal_feature_text
     from white_space
     where need_signal_feature is not null
        or days_since_last_purchase between 21 and 42
@@ -55,7 +61,7 @@ final as (
         -- why, in the words the message shows
         case
             when ranked.has_need_signal
-                then 'Since your team used ' || ranked.need_signal_feature || ' '
+                then 'Since your team used ' || ranked.need_signal_feature_text || ' '
                     || cast(cast(ranked.need_signal_uses as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
                     || ' times in the last {{ var("need_signal_window_days") }} days'
             else 'Since your team already has ' || ranked.complements_owned_product_name
@@ -71,7 +77,7 @@ final as (
         ranked.monthly_price as addon_monthly_price,
         case
             when ranked.has_need_signal
-                then 'used ' || ranked.need_signal_feature || ' '
+                then 'used ' || ranked.need_signal_feature_text || ' '
                     || cast(cast(ranked.need_signal_uses as {{ dbt.type_bigint() }}) as {{ dbt.type_string() }})
                     || ' times in the last {{ var("need_signal_window_days") }} days'
         end as need_signal
