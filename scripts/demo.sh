@@ -27,7 +27,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 # The demo's key for the local server only; real keys go into the Airflow connection, never the repo.
-export AIRFLOW_CONN_SENDGRID_DEFAULT='{"conn_type": "http", "host": "http://127.0.0.1:8025", "password": "SG.local-demo-key"}'
+export AIRFLOW_CONN_SENDGRID_DEFAULT="$(python -c 'import json; from lifecycle.provider_servers import DEFAULT_API_KEY as k; print(json.dumps({"conn_type": "http", "host": "http://127.0.0.1:8025", "password": k}))')"
 export AIRFLOW_CONN_TWILIO_DEFAULT="$(python -c 'import json; from lifecycle.provider_servers import DEFAULT_ACCOUNT_SID as s, DEFAULT_AUTH_TOKEN as t; print(json.dumps({"conn_type": "http", "host": "http://127.0.0.1:8026", "login": s, "password": t}))')"
 
 echo "==> running the daily DAG for $AS_OF through Airflow"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.dispatch.dispatcher import DispatchConfig, Dispatcher, Senders
+from lifecycle.dispatch.dispatcher import CredentialsRefused, DispatchConfig, Dispatcher, Senders
 from lifecycle.dispatch.send_mode import SendMode
 from lifecycle.ops_store import connect, ledger, migrate
 from lifecycle.ops_store.schema import messages
@@ -225,6 +225,22 @@ def test_a_provider_that_keeps_refusing_defers_to_the_next_run(engine, settings,
     assert states(engine)["welcome:C00001:2026-11-20:day_0"][0] == "planned"
     sendgrid.set_faults(FaultConfig())
     assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 1}
+
+
+def test_refused_credentials_leave_every_message_planned_and_fail_the_run(engine, settings, sendgrid, twilio):
+    ledger.plan(engine, [message(i) for i in range(3)] + [sms(9, "+61412345678")], now=NOW)
+    wrong = Senders(
+        email=lambda: SendGridEmailSender(SendGridSettings("SG.wrong-key", sendgrid.base_url, timeout_s=2.0)),
+        sms=lambda: TwilioSmsSender(TwilioSettings(DEFAULT_ACCOUNT_SID, "wrong-token", twilio.base_url, 2.0)),
+    )
+    config = DispatchConfig(email_requests_per_s=1000, sms_requests_per_s=1000)
+    with pytest.raises(CredentialsRefused, match=r"sendgrid \(HTTP 401.*twilio \(HTTP 20003") as refused:
+        Dispatcher(engine, settings, wrong, "test-worker", SendMode.LIVE, config).run(AS_OF, now=NOW)
+    assert "Fix the Airflow connection" in str(refused.value)
+    assert {state for state, *_ in states(engine).values()} == {"planned"}
+    assert sendgrid.messages() == [] and twilio.messages() == []
+    # Once the connection is fixed, the next run sends each message once.
+    assert dispatch(engine, settings, sendgrid, twilio).as_dict() == {"sent": 4}
 
 
 def test_simulated_runs_call_no_provider(engine, settings, sendgrid):

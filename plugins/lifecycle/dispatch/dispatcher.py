@@ -119,6 +119,7 @@ class DispatchConfig:
 @dataclass
 class DispatchReport:
     outcomes: Counter[str] = field(default_factory=Counter)
+    refused_credentials: dict[str, str] = field(default_factory=dict)  # provider -> its answer
     # The sending threads record their own outcomes, so counting needs a lock.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -130,6 +131,25 @@ class DispatchReport:
     def as_dict(self) -> dict[str, int]:
         return dict(sorted(self.outcomes.items()))
 
+    def refuse_credentials(self, answers: dict[str, str]) -> None:
+        with self._lock:
+            self.refused_credentials.update(answers)
+
+
+class CredentialsRefused(RuntimeError):
+    """A provider refused the connection's credentials: nothing was sent, the messages wait."""
+
+    def __init__(self, report: DispatchReport) -> None:
+        providers = ", ".join(
+            f"{provider} ({answer})" for provider, answer in sorted(report.refused_credentials.items())
+        )
+        super().__init__(
+            f"refused credentials: {providers}. The claimed messages are planned again and nothing was "
+            "sent. Fix the Airflow connection (sendgrid_default: password = API key; twilio_default: "
+            f"login = Account SID, password = auth token) and re-run. Outcomes: {report.as_dict()}"
+        )
+        self.report = report
+
 
 @dataclass
 class SendResult:
@@ -138,11 +158,13 @@ class SendResult:
     outcomes: list[Outcome] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     opt_outs: list[tuple[str, str, str]] = field(default_factory=list)  # channel, address, provider
+    refused_credentials: dict[str, str] = field(default_factory=dict)  # provider -> its answer
 
     def merge(self, other: SendResult) -> None:
         self.outcomes += other.outcomes
         self.deferred += other.deferred
         self.opt_outs += other.opt_outs
+        self.refused_credentials.update(other.refused_credentials)
 
 
 def channel_context(
@@ -223,6 +245,8 @@ class Dispatcher:
                 report,
             )
         log.info("dispatch (%s) for %s: %s", self.mode.value, as_of, report.as_dict())
+        if report.refused_credentials:
+            raise CredentialsRefused(report)
         return report
 
     def _pipeline(
@@ -345,6 +369,7 @@ class Dispatcher:
                     mask_pii(outcome.error_reason or ""),
                 )
         report.add("deferred", len(result.deferred))
+        report.refuse_credentials(result.refused_credentials)
 
     # -- email ----------------------------------------------------------------------------------
 
@@ -466,6 +491,10 @@ class Dispatcher:
     ) -> None:
         if outcome.kind in _RETRY_KINDS:
             result.deferred.append(message.message_key)
+            return
+        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+            result.deferred.append(message.message_key)
+            result.refused_credentials[outcome.provider] = f"HTTP {outcome.error_code}: {outcome.reason}"
             return
         result.outcomes.append(
             Outcome(

@@ -12,6 +12,9 @@ class OutcomeKind(StrEnum):
     NOT_SENT = "not_sent"  # certainly never reached the provider (connection refused): safe to retry
     RETRYABLE = "retryable"  # the provider refused for now (429, 5xx): nothing was queued, retry later
     AMBIGUOUS = "ambiguous"  # the request may have been accepted (timeout, reset): never resend blindly
+    # the provider refused our credentials or account (401/403): nothing was queued, and nothing will
+    # be until someone fixes the connection, so the message waits and the run fails loudly
+    UNAUTHORIZED = "unauthorized"
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,13 @@ class SendGridEmailSender:
             return ProviderOutcome(
                 OutcomeKind.RETRYABLE, PROVIDER, error_code=str(exc.status_code), reason=_error_summary(exc)
             )
+        except (http_errors.UnauthorizedError, http_errors.ForbiddenError) as exc:
+            return ProviderOutcome(
+                OutcomeKind.UNAUTHORIZED,
+                PROVIDER,
+                error_code=str(exc.status_code),
+                reason=_error_summary(exc),
+            )
         except http_errors.HTTPError as exc:
             return ProviderOutcome(
                 OutcomeKind.REJECTED, PROVIDER, error_code=str(exc.status_code), reason=_error_summary(exc)

@@ -21,6 +21,7 @@ PROVIDER = "twilio"
 PERMANENT_CODES = {21211, 21408, 21610, 21612, 21614, 21617}
 OPT_OUT_CODES = {21610}
 RETRYABLE_CODES = {20429}
+AUTHENTICATION_CODES = {20003}  # "Authentication Error": wrong Account SID or auth token
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,10 @@ class TwilioSmsSender:
             message = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
             reason = f"HTTP {exc.status} code {exc.code}: {exc.msg}"
+            if exc.status == 401 or exc.code in AUTHENTICATION_CODES:
+                return ProviderOutcome(
+                    OutcomeKind.UNAUTHORIZED, PROVIDER, error_code=str(exc.code or exc.status), reason=reason
+                )
             if exc.code in RETRYABLE_CODES or exc.status == 429 or exc.status >= 500:
                 return ProviderOutcome(
                     OutcomeKind.RETRYABLE, PROVIDER, error_code=str(exc.code or exc.status), reason=reason
