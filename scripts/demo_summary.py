@@ -28,6 +28,15 @@ def main(as_of: str) -> None:
                 "select sequence, step, channel, state, count(*) as messages from message_outcomes group by all order by all"
             )
         )
+        [(waiting,)] = warehouse.sql(
+            "select count(*) from message_outcomes where state = 'planned'"
+        ).fetchall()
+    if waiting:
+        print(
+            f"{waiting} message(s) wait for their recipient's local send window; the hourly "
+            "lifecycle_dispatch DAG sends them as each window opens (make airflow-ui)."
+        )
+    print(f"What went out and why, with rendered samples: make preview AS_OF={as_of}")
     with urllib.request.urlopen(SANDBOX_MESSAGES, timeout=10) as response:
         messages = json.load(response)
     print(f"The local SendGrid server accepted {len(messages)} email(s).")
