@@ -5,9 +5,12 @@ Each test that needs data gets paths under pytest's tmp dirs, never the user's `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -52,6 +55,36 @@ def data_env(tmp_path: Path, small_business_landing: Path, monkeypatch: pytest.M
     monkeypatch.setenv("LIFECYCLE_OPS_DB_URL", f"sqlite:///{data_dir / 'ops.sqlite'}")
     monkeypatch.setenv("LIFECYCLE_AS_OF", AS_OF.isoformat())
     return data_dir
+
+
+@contextlib.contextmanager
+def private_postgres(base_url: str, prefix: str = "lifecycle_test") -> Iterator[str]:
+    """A fresh PostgreSQL database (URL with password), dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    try:
+        yield sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def migrated_store(url: str) -> Iterator:
+    """An operational store at ``url`` with every migration applied."""
+    from lifecycle.ops_store import connect, migrate
+
+    engine = connect(url)
+    migrate(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def postgres_dsn() -> str | None:

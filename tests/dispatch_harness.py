@@ -31,7 +31,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -185,21 +184,6 @@ def postgres_available(url: str) -> bool:
     except Exception:
         return False
     return True
-
-
-@contextlib.contextmanager
-def private_postgres(base_url: str, prefix: str = "lifecycle_test") -> Iterator[str]:
-    """A fresh PostgreSQL database (URL with password), dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    try:
-        yield sa.make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from lifecycle.ops_store.schema import SENDING, SENT, TERMINAL_STATES, UNKNOWN, 
 from lifecycle.provider_servers import EmailOutcomes, FaultConfig
 from lifecycle.settings import load_settings
 from tests import dispatch_harness as h
-from tests.conftest import postgres_dsn
+from tests.conftest import postgres_dsn, private_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -331,7 +331,7 @@ def ledger_database(backend: str, pg_base: str | None, work_dir: Path) -> Iterat
         yield f"sqlite:///{work_dir / 'ops.sqlite'}"
         return
     assert pg_base is not None
-    with h.private_postgres(pg_base, "lifecycle_crash") as url:
+    with private_postgres(pg_base, "lifecycle_crash") as url:
         yield url
 
 

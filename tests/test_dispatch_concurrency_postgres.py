@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from lifecycle.ops_store import connect, ledger, migrate
 from lifecycle.ops_store.schema import messages
 from tests import dispatch_harness as h
+from tests.conftest import private_postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -33,7 +34,7 @@ RUN_TIMEOUT_S = 300.0
 
 def test_four_dispatchers_on_one_postgres_ledger_send_each_message_once(pg_url, tmp_path, capsys):
     started = time.monotonic()
-    with h.private_postgres(pg_url, "lifecycle_concurrency") as url:
+    with private_postgres(pg_url, "lifecycle_concurrency") as url:
         engine = connect(url)
         migrate(engine)
         now = h.utc_now()

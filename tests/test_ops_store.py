@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,9 +10,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from lifecycle.ops_store import connect, ledger, migrate
+from lifecycle.ops_store import ledger, migrate
 from lifecycle.ops_store.schema import messages, metadata
 from lifecycle.ops_store.suppressions import suppress, suppression_reason
+from tests.conftest import migrated_store, private_postgres
 
 AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -45,24 +45,11 @@ def planned(
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, tmp_path):
     if request.param == "sqlite":
-        eng = connect(f"sqlite:///{tmp_path / 'ops.sqlite'}")
-        migrate(eng)
-        yield eng
-        eng.dispose()
+        with migrated_store(f"sqlite:///{tmp_path / 'ops.sqlite'}") as eng:
+            yield eng
         return
-    base_url = request.getfixturevalue("pg_url")
-    schema_db = f"lifecycle_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{schema_db}"'))
-    url = sa.make_url(base_url).set(database=schema_db)
-    eng = connect(url.render_as_string(hide_password=False))
-    migrate(eng)
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database "{schema_db}" with (force)'))
-    admin.dispose()
+    with private_postgres(request.getfixturevalue("pg_url")) as url, migrated_store(url) as eng:
+        yield eng
 
 
 def test_migrations_match_the_schema_module_and_rerun_safely(engine):

@@ -5,7 +5,6 @@ changes (Sydney, New York, London), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from lifecycle.planning.planner import CONTRACT_COLUMNS, ModelRows, plan_models
 from lifecycle.planning.send_window import next_window, window_opens_at
 from lifecycle.provider_servers import SendGridServer, TwilioServer
 from lifecycle.settings import load_settings
+from tests.conftest import migrated_store, private_postgres
 from tests.messaging_rows import contract_row
 from tests.test_dispatch import senders
 
@@ -152,23 +152,11 @@ def test_a_simulated_backfill_claims_closed_windows_and_moves_nothing(engine, se
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path):
     if request.param == "sqlite":
-        eng = connect(f"sqlite:///{tmp_path / 'ops.sqlite'}")
-        migrate(eng)
-        yield eng
-        eng.dispose()
+        with migrated_store(f"sqlite:///{tmp_path / 'ops.sqlite'}") as eng:
+            yield eng
         return
-    base_url = request.getfixturevalue("pg_url")
-    name = f"lifecycle_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    eng = connect(sa.make_url(base_url).set(database=name).render_as_string(hide_password=False))
-    migrate(eng)
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database "{name}" with (force)'))
-    admin.dispose()
+    with private_postgres(request.getfixturevalue("pg_url")) as url, migrated_store(url) as eng:
+        yield eng
 
 
 def test_the_ledger_keeps_send_before_and_moves_only_missed_planned_windows(any_engine):

@@ -9,7 +9,6 @@ import importlib.util
 import json
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +31,7 @@ from lifecycle.settings import load_settings
 from lifecycle.sms_rules import Keyword, match_keyword
 from lifecycle.unsubscribe import unsubscribe_signature
 from lifecycle.webhooks import create_app
+from tests.conftest import migrated_store, private_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -78,18 +78,11 @@ def sg_event(kind: str, event_id: str, email: str = EMAIL, **fields) -> dict:
 @pytest.fixture(scope="module")
 def pg_engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
     """A private PostgreSQL database for this module, dropped afterwards."""
-    base_url = request.getfixturevalue("pg_url")
-    name = f"lifecycle_webhooks_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    engine = connect(sa.make_url(base_url).set(database=name).render_as_string(hide_password=False))
-    migrate(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database "{name}" with (force)'))
-    admin.dispose()
+    with (
+        private_postgres(request.getfixturevalue("pg_url"), "lifecycle_webhooks") as url,
+        migrated_store(url) as engine,
+    ):
+        yield engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
