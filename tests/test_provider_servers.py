@@ -645,7 +645,8 @@ def test_twilio_status_callbacks_are_signed_for_request_validator(
         seen.append(
             (params["MessageStatus"], "code" if code in {"30003", "30005", "30006", "30007"} else code)
         )
-    assert seen == expected
+    # Twilio does not promise callback order (nor does this server: each is its own POST).
+    assert sorted(seen, key=repr) == sorted(expected, key=repr)
     assert twilio_server.messages()[0]["status"] == expected[-1][0]
 
 
