@@ -21,6 +21,11 @@
   {{- modules.datetime.datetime.strptime(text, '%Y-%m-%d').date().isoformat() -}}
 {%- endmacro %}
 
+{#- The as-of date as a Python date, for date arithmetic in Jinja. -#}
+{% macro as_of_day() -%}
+  {{ return(modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d').date()) }}
+{%- endmacro %}
+
 {% macro as_of_date() -%}
   cast('{{ as_of_date_string() }}' as date)
 {%- endmacro %}

@@ -15,14 +15,64 @@
   {%- if watermark is none -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set as_of = modules.datetime.datetime.strptime(as_of_date_string(), '%Y-%m-%d').date() -%}
+  {%- set as_of = as_of_day() -%}
   {%- set loaded = modules.datetime.datetime.strptime((watermark | string)[:10], '%Y-%m-%d').date() -%}
   {%- set next_day = loaded + modules.datetime.timedelta(days=1) -%}
   {%- set anchor = as_of if as_of < next_day else next_day -%}
   {{ return(anchor - modules.datetime.timedelta(days=var('usage_lookback_days'))) }}
 {%- endmacro %}
 
+{#- The Monday of a Python date's calendar week (weeks run Monday to Sunday, as dbt.date_trunc('week')). -#}
+{% macro week_start_of(day) -%}
+  {{ return(day - modules.datetime.timedelta(days=day.weekday())) }}
+{%- endmacro %}
+
+{#-
+  The first week (its Monday) an incremental run of a weekly model rebuilds, or none for a full build:
+  the week of incremental_window_start(), or an earlier week that is not complete, i.e. built only up
+  to a day before its Sunday (`watermark_column` < Sunday). The as-of week of every run is incomplete;
+  the next run rebuilds it anyway. But rebuilding a past day leaves its week incomplete while later
+  weeks keep the rows a later day's run wrote, so the next run must start again from that week.
+-#}
+{% macro weekly_window_start(watermark_column, week_column) -%}
+  {%- set window_start = incremental_window_start(watermark_column) -%}
+  {%- if window_start is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set start = week_start_of(window_start) -%}
+  {%- set incomplete = run_query(
+      'select min(' ~ week_column ~ ') from ' ~ this ~ ' where ' ~ watermark_column ~ ' < '
+      ~ dbt.dateadd('day', 6, week_column)).columns[0].values()[0] -%}
+  {%- if incomplete is not none -%}
+    {%- set incomplete = modules.datetime.datetime.strptime((incomplete | string)[:10], '%Y-%m-%d').date() -%}
+    {%- if incomplete < start -%}
+      {%- set start = incomplete -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(start) }}
+{%- endmacro %}
+
+{#-
+  Pre-hook of a weekly incremental model: on incremental runs, delete the weeks the run rebuilds, from
+  weekly_window_start() through the as-of date's week, whatever rows the rebuild produces (a week with
+  no events left must not keep rows a later day's run wrote). Later weeks, which a run for a later day
+  built, are kept, as the watermark assumes.
+-#}
+{% macro delete_rebuilt_weeks(watermark_column, week_column) -%}
+  {%- set start = weekly_window_start(watermark_column, week_column) -%}
+  {%- if start is not none -%}
+    delete from {{ this }}
+    where {{ week_column }} >= {{ date_literal(start) }}
+      and {{ week_column }} <= {{ as_of_date() }}
+  {%- endif -%}
+{%- endmacro %}
+
 {#- A date literal for a Python date. -#}
 {% macro date_literal(day) -%}
   cast('{{ day.isoformat() }}' as date)
+{%- endmacro %}
+
+{#- A timestamp literal for the first instant of a Python date (a constant, so Parquet scans can skip by it). -#}
+{% macro day_start_literal(day) -%}
+  cast('{{ day.isoformat() }} 00:00:00' as {{ dbt.type_timestamp() }})
 {%- endmacro %}

@@ -4,27 +4,32 @@
 
 with
 
-usage_daily as (
-
-    select * from {{ ref('int_usage_daily') }}
-    where usage_date <= {{ as_of_date() }}
-
-),
-
--- one pass over the whole history
-all_time as (
+-- weeks after the as-of date's week may hold a later run's usage; the as-of week holds none after it
+activity_history as (
 
     select
         customer_id,
-        min(case when event_type <> 'seats_snapshot' and event_type <> 'storage_snapshot'
-            then first_occurred_at end) as first_active_at,
-        max(case when event_type <> 'seats_snapshot' and event_type <> 'storage_snapshot'
-            then usage_date end) as last_active_on,
-        {{ latest_value('quantity_max', 'usage_date', "event_type = 'seats_snapshot'") }} as seats_in_use,
+        min(first_active_at) as first_active_at,
+        max(last_active_on) as last_active_on
+    from {{ ref('int_usage_weekly') }}
+    where week_start <= {{ as_of_date() }}
+    group by customer_id
+
+),
+
+-- one pass over the snapshot events, per customer
+snapshots as (
+
+    select
+        customer_id,
+        {{ latest_value('quantity', '(usage_date, quantity)', "event_type = 'seats_snapshot'") }} as seats_in_use,
         max(case when event_type = 'seats_snapshot' then usage_date end) as seats_measured_on,
-        {{ latest_value('quantity_max', 'usage_date', "event_type = 'storage_snapshot'") }} as storage_used_gb,
+        {{ latest_value('quantity', '(usage_date, quantity)', "event_type = 'storage_snapshot'") }}
+            as storage_used_gb,
         max(case when event_type = 'storage_snapshot' then usage_date end) as storage_measured_on
-    from usage_daily
+    from {{ ref('stg_app__usage_events') }}
+    where event_type in ('seats_snapshot', 'storage_snapshot')
+      and occurred_at < {{ as_of_cutoff() }}
     group by customer_id
 
 ),
@@ -38,9 +43,8 @@ recent_activity as (
         count(distinct floor({{ dbt.datediff('usage_date', as_of_date(), 'day') }} / 7.0)) as active_weeks_last_4,
         sum(case when event_type = 'login' then quantity_sum else 0 end) as logins_last_28d,
         sum(case when event_type = 'feature_used' then quantity_sum else 0 end) as feature_uses_last_28d
-    from usage_daily
+    from {{ ref('int_usage_recent_days') }}
     where usage_date > {{ as_of_offset(-28) }}
-      and event_type in ('login', 'feature_used', 'invite_sent')
     group by customer_id
 
 ),
@@ -48,20 +52,22 @@ recent_activity as (
 final as (
 
     select
-        all_time.customer_id,
-        all_time.first_active_at,
-        all_time.last_active_on,
+        coalesce(activity_history.customer_id, snapshots.customer_id) as customer_id,
+        activity_history.first_active_at,
+        activity_history.last_active_on,
         coalesce(recent_activity.active_days_last_28d, 0) as active_days_last_28d,
         coalesce(recent_activity.active_weeks_last_4, 0) as active_weeks_last_4,
         coalesce(recent_activity.logins_last_28d, 0) as logins_last_28d,
         coalesce(recent_activity.feature_uses_last_28d, 0) as feature_uses_last_28d,
-        all_time.seats_in_use,
-        all_time.seats_measured_on,
-        all_time.storage_used_gb,
-        all_time.storage_measured_on
-    from all_time
+        snapshots.seats_in_use,
+        snapshots.seats_measured_on,
+        snapshots.storage_used_gb,
+        snapshots.storage_measured_on
+    from activity_history
+    full outer join snapshots
+        on activity_history.customer_id = snapshots.customer_id
     left join recent_activity
-        on all_time.customer_id = recent_activity.customer_id
+        on activity_history.customer_id = recent_activity.customer_id
 
 )
 

@@ -3,7 +3,7 @@
   (docs/lifecycle-rules.md):
     first_login           first login
     onboarding_complete   first use of the onboarding checklist feature
-    teammates_invited     first day with invitations sent
+    teammates_invited     first invitation that invited someone (quantity > 0)
     core_feature_adopted  a core feature used in N distinct calendar weeks (var core_feature_adoption_weeks):
                           reached at the first core-feature use of the Nth such week
     seat_quota_80pct      first seats snapshot at or above 80% of the seat quota of the plan held then
@@ -11,13 +11,17 @@
     steady_active_use     activity in each of N consecutive calendar weeks (var steady_active_weeks):
                           reached at the first activity of the Nth week
 
+  First occurrences and quotas read the usage events (a per-customer pass); the weekly milestones read
+  int_usage_weekly, one row per customer and active week, in one window pass.
+
   When a milestone was first reached depends only on what happened up to then, never on the as-of
   date, so the model is incremental: a full build computes every milestone from all usage up to the
   as-of day; a later run recomputes only the (customer, milestone) pairs still open (not reached, or
   reached inside the reprocessed window) for customers with relevant usage in that window, and
-  replaces them (delete+insert). First occurrences need only the window; weekly milestones read the
-  history of the customers concerned. Readers keep `first_reached_at < as_of_cutoff()`, so a past day can be
-  rebuilt. `computed_through` records the as-of date of the run that wrote the row (the watermark).
+  replaces them (delete+insert). First occurrences and quotas need only the window's events; weekly
+  milestones read the weekly history of the customers concerned. Readers keep
+  `first_reached_at < as_of_cutoff()`, so a past day can be rebuilt. `computed_through` records the
+  as-of date of the run that wrote the row (the watermark).
 -#}
 {{
     config(
@@ -35,10 +39,11 @@
 
 with
 
-usage_daily as (
+-- weeks after the as-of date's week may hold a later run's usage; the as-of week holds none after it
+usage_weekly as (
 
-    select * from {{ ref('int_usage_daily') }}
-    where usage_date <= {{ as_of_date() }}
+    select * from {{ ref('int_usage_weekly') }}
+    where week_start <= {{ as_of_date() }}
 
 ),
 
@@ -61,32 +66,37 @@ settled as (
 
     select customer_id, milestone
     from {{ this }}
-    where first_reached_at < cast('{{ window_start.isoformat() }} 00:00:00' as {{ dbt.type_timestamp() }})
-
-),
-
-window_usage as (
-
-    select * from usage_daily
-    where usage_date >= {{ date_literal(window_start) }}
+    where first_reached_at < {{ day_start_literal(window_start) }}
 
 ),
 {% endif %}
 
--- first occurrences: within the window they can only be the first ever when not settled before it
+-- the events that can be a first occurrence (in the window, on incremental runs: there they can only be
+-- the first ever when not settled before it)
+first_occurrence_events as (
+
+    select customer_id, event_type, occurred_at
+    from {{ ref('stg_app__usage_events') }}
+    where occurred_at < {{ as_of_cutoff() }}
+    {%- if incremental_run %}
+      and occurred_at >= {{ day_start_literal(window_start) }}
+    {%- endif %}
+      and (
+          event_type = 'login'
+          or (event_type = 'feature_used' and feature = 'onboarding_checklist')
+          or (event_type = 'invite_sent' and quantity > 0)
+      )
+
+),
+
 first_occurrences as (
 
     select
         customer_id,
-        min(case when event_type = 'login' then first_occurred_at end) as first_login_at,
-        min(case
-            when event_type = 'feature_used' and feature = 'onboarding_checklist' then first_occurred_at
-        end) as onboarding_complete_at,
-        min(case
-            when event_type = 'invite_sent' and quantity_sum > 0 then first_occurred_at
-        end) as teammates_invited_at
-    from {{ 'window_usage' if incremental_run else 'usage_daily' }}
-    where event_type in ('login', 'feature_used', 'invite_sent')
+        min(case when event_type = 'login' then occurred_at end) as first_login_at,
+        min(case when event_type = 'feature_used' then occurred_at end) as onboarding_complete_at,
+        min(case when event_type = 'invite_sent' then occurred_at end) as teammates_invited_at
+    from first_occurrence_events
     group by customer_id
 
 ),
@@ -104,21 +114,26 @@ first_occurrence_milestones as (
 
 ),
 
+-- every snapshot event (in the window, on incremental runs), with the quotas of the plan held then
 snapshots as (
 
     select
-        snapshot_usage.customer_id,
-        snapshot_usage.event_type,
-        snapshot_usage.first_occurred_at,
-        snapshot_usage.quantity_max,
+        snapshot_events.customer_id,
+        snapshot_events.event_type,
+        snapshot_events.occurred_at,
+        snapshot_events.quantity,
         plan_history.seat_quota,
         plan_history.storage_quota_gb
-    from {{ 'window_usage' if incremental_run else 'usage_daily' }} as snapshot_usage
+    from {{ ref('stg_app__usage_events') }} as snapshot_events
     inner join plan_history
-        on snapshot_usage.customer_id = plan_history.customer_id
-        and snapshot_usage.first_occurred_at >= plan_history.valid_from
-        and (plan_history.valid_to is null or snapshot_usage.first_occurred_at < plan_history.valid_to)
-    where snapshot_usage.event_type in ('seats_snapshot', 'storage_snapshot')
+        on snapshot_events.customer_id = plan_history.customer_id
+        and snapshot_events.occurred_at >= plan_history.valid_from
+        and (plan_history.valid_to is null or snapshot_events.occurred_at < plan_history.valid_to)
+    where snapshot_events.event_type in ('seats_snapshot', 'storage_snapshot')
+      and snapshot_events.occurred_at < {{ as_of_cutoff() }}
+    {%- if incremental_run %}
+      and snapshot_events.occurred_at >= {{ day_start_literal(window_start) }}
+    {%- endif %}
 
 ),
 
@@ -128,22 +143,22 @@ quota_milestones as (
         customer_id,
         case when event_type = 'seats_snapshot' then 'seat_quota_80pct' else 'storage_quota_80pct' end
             as milestone,
-        min(first_occurred_at) as first_reached_at
+        min(occurred_at) as first_reached_at
     from snapshots
-    where (event_type = 'seats_snapshot' and quantity_max >= {{ share }} * seat_quota)
-       or (event_type = 'storage_snapshot' and quantity_max >= {{ share }} * storage_quota_gb)
+    where (event_type = 'seats_snapshot' and quantity >= {{ share }} * seat_quota)
+       or (event_type = 'storage_snapshot' and quantity >= {{ share }} * storage_quota_gb)
     group by customer_id, event_type
 
 ),
 
 {% if incremental_run %}
--- customers with activity in the window whose weekly milestones are still open: only the weeks just
--- before the window can complete a streak inside it; core-feature weeks are recounted from the start
+-- customers active in the weeks this run rebuilt whose weekly milestones are still open: only the weeks
+-- just before the window can complete a streak inside it; core-feature weeks are recounted from the start
 weekly_candidates as (
 
     select distinct customer_id
-    from window_usage
-    where event_type in ('login', 'feature_used', 'invite_sent')
+    from usage_weekly
+    where week_start >= {{ date_literal(week_start_of(window_start)) }}
       and customer_id not in (
           select customer_id from settled where milestone = 'steady_active_use'
           intersect
@@ -153,30 +168,14 @@ weekly_candidates as (
 ),
 {% endif %}
 
-activity as (
-
-    select customer_id, usage_date, event_type, feature, first_occurred_at
-    from usage_daily
-    where event_type in ('login', 'feature_used', 'invite_sent')
-    {%- if incremental_run %}
-      and customer_id in (select customer_id from weekly_candidates)
-    {%- endif %}
-
-),
-
 -- one row per customer and calendar week (Monday to Sunday) with any activity
 active_weeks as (
 
-    select
-        customer_id,
-        {{ dbt.date_trunc('week', 'usage_date') }} as week_start,
-        min(first_occurred_at) as first_active_at,
-        min(case
-            when event_type = 'feature_used' and feature in ('{{ var("core_features") | join("', '") }}')
-                then first_occurred_at
-        end) as first_core_feature_at
-    from activity
-    group by customer_id, {{ dbt.date_trunc('week', 'usage_date') }}
+    select customer_id, week_start, first_active_at, first_core_feature_at
+    from usage_weekly
+    {%- if incremental_run %}
+    where customer_id in (select customer_id from weekly_candidates)
+    {%- endif %}
 
 ),
 

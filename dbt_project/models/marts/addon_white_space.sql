@@ -55,10 +55,9 @@ feature_use as (
         customer_id,
         feature,
         sum(quantity_sum) as uses_in_window
-    from {{ ref('int_usage_daily') }}
+    from {{ ref('int_usage_recent_days') }}
     where event_type = 'feature_used'
       and usage_date > {{ as_of_offset(-var('need_signal_window_days')) }}
-      and usage_date <= {{ as_of_date() }}
     group by customer_id, feature
 
 ),
