@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -255,6 +256,9 @@ class Dispatcher:
         """Claim ahead while fewer than ``concurrency`` requests or ``claim_batch`` messages are in
         flight; otherwise wait for a request to finish (its thread has recorded its outcome)."""
         in_flight: dict[Future[None], int] = {}  # request -> messages it carries
+        # Finished requests arrive here: waiting on one queue costs the same however many SMS are in
+        # flight, where concurrent.futures.wait() would visit every pending future each time.
+        finished: queue.SimpleQueue[Future[None]] = queue.SimpleQueue()
         messages_in_flight = 0
         more = True
         while more or in_flight:
@@ -264,18 +268,18 @@ class Dispatcher:
                 claimed = claim()
                 more = bool(claimed)
                 if more:
-                    submitted = self._dispatch(claimed, pool, report)
-                    in_flight.update(submitted)
-                    messages_in_flight += sum(submitted.values())
+                    for future, size in self._dispatch(claimed, pool, report).items():
+                        in_flight[future] = size
+                        messages_in_flight += size
+                        future.add_done_callback(finished.put)
                 continue
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                messages_in_flight -= in_flight.pop(future)
-                if future.exception():
-                    # Requests not started yet are dropped: their keys stay claimed with no request
-                    # started, so they are planned again when the claim's lease expires.
-                    pool.shutdown(cancel_futures=True)
-                    future.result()
+            future = finished.get()
+            messages_in_flight -= in_flight.pop(future)
+            if future.exception():
+                # Requests not started yet are dropped: their keys stay claimed with no request
+                # started, so they are planned again when the claim's lease expires.
+                pool.shutdown(cancel_futures=True)
+                future.result()
             if report.outcomes["deferred"]:
                 more = False  # a provider keeps refusing: finish what is in flight, claim no more
 

@@ -145,6 +145,10 @@ def claim_due(
     ``within_window`` leaves out messages whose window has closed (``send_before`` passed): they wait
     for ``move_missed_windows``. A simulated run, which sends nothing, claims them regardless.
 
+    Oldest ``send_after`` first, and only that: the index on (state, send_after) then yields rows in
+    claim order, so a claim reads about ``limit`` rows. A tie-breaker such as the key would make it sort
+    every planned row that shares the earliest ``send_after`` (a whole day's backlog) on every claim.
+
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim disjoint sets without waiting.
     SQLite: the single UPDATE statement is atomic because SQLite serialises writers.
     """
@@ -156,7 +160,7 @@ def claim_due(
         due = due.where(messages.c.channel == channel)
     if as_of_dates is not None:
         due = due.where(messages.c.as_of_date.between(*as_of_dates))
-    due = due.order_by(messages.c.send_after, messages.c.message_key).limit(limit)
+    due = due.order_by(messages.c.send_after).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # A CTE, not `IN (subquery)`: PostgreSQL may re-run an IN subquery, and with SKIP LOCKED a re-run
