@@ -1,6 +1,5 @@
-"""What the dispatch benchmarks share: the benchmarks' lock, the provider servers in their own process,
-settings, planned messages, senders through the official clients, a load generator for the servers'
-capacity, and tables.
+"""What the dispatch benchmarks share: the provider servers in their own process, settings, planned
+messages, senders through the official clients, a load generator for the servers' capacity, and tables.
 
 Not part of the test suite; nothing here asserts a time.
 """
@@ -8,9 +7,7 @@ Not part of the test suite; nothing here asserts a time.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import fcntl
 import http.client
 import json
 import os
@@ -20,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,24 +40,6 @@ CONTEXT = {
     "note": "your trial ends in 3 days.",
 }
 CLIENT_TIMEOUT_S = 30.0
-BENCH_LOCK = Path("/tmp/lifecycle-bench.lock")
-
-
-@contextlib.contextmanager
-def bench_lock() -> Iterator[None]:
-    """Hold the benchmarks' shared lock (the file ``flock(1)`` takes) while measuring, so two
-    benchmarks on a shared machine never measure at once. Not re-entrant: a benchmark run under
-    ``flock /tmp/lifecycle-bench.lock`` would wait for itself, so run them without it."""
-    with BENCH_LOCK.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for {BENCH_LOCK}: another benchmark is measuring", flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def sandbox_credentials() -> tuple[str, str, str]:

@@ -1,6 +1,6 @@
 """Peak memory (RSS) of planning 1,000,000 emails into the ledger and dispatching them.
 
-    .venv/bin/python bench/dispatch_memory.py [--quick] [--messages N] [--postgres]
+    flock /tmp/lifecycle-bench.lock .venv/bin/python bench/dispatch_memory.py [--quick] [--messages N] [--postgres]
 
 The work runs in a child process, so its peak resident set is its own: the child reports its
 ``VmHWM`` (peak RSS, from ``/proc/self/status``) and ``VmRSS`` at the end of each phase, which
@@ -14,8 +14,8 @@ Dispatch goes through the official ``sendgrid`` client to the local SendGrid-con
 process, 20 ms added latency), with the production ``DispatchConfig`` defaults. That server keeps
 every accepted message in memory for tests to read; the parent resets it every few seconds, since
 its memory is not what is measured. The ledger is SQLite in a temporary directory, or, with
-``--postgres``, a scratch database on ``--pg-dsn`` (created and dropped here). The run holds the
-benchmarks' lock (``/tmp/lifecycle-bench.lock``) throughout; about 4 minutes at 1,000,000 messages.
+``--postgres``, a scratch database on ``--pg-dsn`` (created and dropped here). About 4 minutes at
+1,000,000 messages; run it under ``flock /tmp/lifecycle-bench.lock`` like the other benchmarks.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ProviderServers, bench_lock, machine, sandbox_credentials, table
+from _common import ProviderServers, machine, sandbox_credentials, table
 
 TARGET_MB = 500.0
 
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     bare += "'hwm_mb': int(pathlib.Path('/proc/self/status').read_text().split('VmHWM:')[1].split()[0]) * 1024 / 1e6}))"
     rows: list[list[object]] = []
     pg_name = f"bench_dispatch_memory_{os.getpid()}"
-    with bench_lock(), tempfile.TemporaryDirectory(prefix="dispatch-memory-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dispatch-memory-") as tmp:
         print(f"machine: {machine()}")
         if args.postgres:
             scratch_postgres(args.pg_dsn, pg_name, create=True)

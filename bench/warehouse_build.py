@@ -1,0 +1,400 @@
+"""Warehouse build: the generator, a full ``dbt build`` and the next day's incremental build, at 100k
+and 1M customers, with wall time, CPU time and peak memory, and the heaviest models' compiled SQL run
+straight in DuckDB so the cost of dbt itself is known.
+
+    flock /tmp/lifecycle-bench.lock .venv/bin/python bench/warehouse_build.py [--quick] [--customers N ...]
+
+For each size, in one run:
+
+1. **generator**: ``generate-business --customers N --seed 42 --end 2026-11-21`` into a landing folder,
+   plus an (empty) ops ledger export, as the daily DAG writes before dbt runs.
+2. **full build**: ``dbt build`` as of 2026-11-20 into a new DuckDB file (every test on every row).
+3. **raw SQL**: the compiled SQL of the heaviest models of that build (from ``run_results.json``),
+   each run alone as ``create table ... as <compiled SQL>`` on a DuckDB connection to the same
+   warehouse, with the profile's DuckDB settings. dbt / raw is the time dbt reported for the model
+   over the raw time: above 1 is dbt's own overhead plus the models dbt ran beside it on its other
+   threads (the raw run has the machine to itself).
+4. **next day**: ``dbt build`` as of 2026-11-21 (the landing already holds that day's events), on the
+   same warehouse and target folder, with ``recent_test_days: 7`` as a daily run sets it: the
+   incremental models reprocess a few days, every other model is rebuilt as of the new day.
+5. **next day, no unit tests**: the same build again (the same work: the same days are reprocessed)
+   with ``--exclude-resource-type unit_test``, as a scheduled run can skip the unit tests CI ran
+   (``--no-partial-parse``: a real next day changes ``as_of_date``, which makes dbt parse it all again).
+
+Run it under ``flock /tmp/lifecycle-bench.lock`` (see docs/benchmarks.md), so two benchmarks never
+measure at once; other people's tests may still run. So each figure comes with the load: the
+1-minute load average when the step started, and the CPU the rest of the machine used meanwhile (in
+cores, from ``/proc/stat``). CPU seconds (user + system, of the whole process tree) move far less
+with contention than wall time. Peak RSS is the largest sum of the resident sets of the process and
+all its children, sampled every 50 ms. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import duckdb
+import psutil
+import yaml
+from _common import machine, table
+
+from lifecycle.export.ops_export import export_ops_store
+from lifecycle.ops_store import connect, migrate
+from lifecycle.settings import REPO_ROOT
+
+SIZES = (100_000, 1_000_000)
+SEED = 42
+FULL_AS_OF = date(2026, 11, 20)
+NEXT_DAY = date(2026, 11, 21)
+RECENT_TEST_DAYS = 7
+RAW_MODELS = 5  # how many of the heaviest models are rerun as raw SQL
+SHOWN_NODES = 12  # rows of the per-node table
+TARGETS_1M = {"full": 90.0, "next day": 15.0}  # seconds, on the 2-core machine
+VENV_BIN = Path(sys.executable).parent
+SAMPLE_S = 0.05
+
+
+# -- measuring ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One timed step."""
+
+    wall_s: float
+    cpu_s: float  # user + system of the process tree
+    peak_rss_mb: float  # largest sum of RSS over the tree (MB = 10^6 bytes)
+    load_1m: float  # load average when the step started
+    others_cores: float  # CPU used meanwhile by everything else on the machine, in cores
+    returncode: int = 0
+
+    def conditions(self) -> str:
+        return f"load {self.load_1m:.1f}, others {self.others_cores:.1f} cores"
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or waiting) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_rss_bytes(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        with suppress(psutil.Error):  # exited between listing and reading
+            total += member.memory_info().rss
+    return total
+
+
+class Timer:
+    """Measures work done in this process: wall, CPU, and the CPU the rest of the machine used."""
+
+    def __enter__(self) -> Timer:
+        self.load = os.getloadavg()[0]
+        self.busy0, self.wall0 = busy_cpu_s(), time.perf_counter()
+        self.cpu0 = time.process_time()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = time.process_time() - self.cpu0
+        self.others = max(0.0, (busy_cpu_s() - self.busy0 - self.cpu) / self.wall)
+
+
+def run_measured(command: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Measured:
+    """Run ``command`` (output to ``log``), sampling the RSS of its process tree."""
+    with log.open("w") as out:
+        load = os.getloadavg()[0]
+        busy0, cpu0, wall0 = busy_cpu_s(), children_cpu_s(), time.perf_counter()
+        process = psutil.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+        peak = 0
+        while process.poll() is None:
+            with suppress(psutil.NoSuchProcess):
+                peak = max(peak, tree_rss_bytes(process))
+            time.sleep(SAMPLE_S)
+        returncode = process.wait()
+        wall = time.perf_counter() - wall0
+        cpu = children_cpu_s() - cpu0
+        others = max(0.0, (busy_cpu_s() - busy0 - cpu) / wall)
+    return Measured(wall, cpu, peak / 1e6, load, others, returncode)
+
+
+# -- the steps ----------------------------------------------------------------------------------------
+
+
+def generate(customers: int, landing: Path, logs: Path) -> Measured:
+    if landing.exists():
+        shutil.rmtree(landing)
+    command = [str(VENV_BIN / "generate-business"), "--customers", str(customers), "--seed", str(SEED)]
+    command += ["--end", NEXT_DAY.isoformat(), "--out", str(landing)]
+    measured = run_measured(command, logs / "generate.log")
+    if measured.returncode:
+        raise SystemExit(f"the generator failed, see {logs / 'generate.log'}")
+    # the ledger export the daily DAG writes before dbt runs (empty: nothing was sent yet)
+    engine = connect(f"sqlite:///{landing.parent / 'ops.sqlite'}")
+    migrate(engine)
+    export_ops_store(engine, landing / "ops")
+    engine.dispose()
+    return measured
+
+
+@dataclass(frozen=True)
+class Build:
+    """One ``dbt build`` and its ``run_results.json``."""
+
+    name: str
+    measured: Measured
+    results: dict[str, Any]
+
+    @property
+    def node_seconds(self) -> dict[str, float]:
+        return {r["unique_id"]: r["execution_time"] for r in self.results["results"]}
+
+    @property
+    def overhead_s(self) -> float:
+        """Start-up and parsing: the wall time outside dbt's node execution."""
+        return self.measured.wall_s - self.results["elapsed_time"]
+
+
+def dbt_build(
+    name: str, project: Path, landing: Path, warehouse: Path, work: Path, as_of: date, *extra: str
+) -> Build:
+    """``dbt build`` as the tests run it (own target and log folders), as of ``as_of``."""
+    env = {
+        **os.environ,
+        "LIFECYCLE_LANDING_DIR": str(landing),
+        "LIFECYCLE_WAREHOUSE_PATH": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    env.pop("LIFECYCLE_AS_OF", None)
+    daily_vars = f", recent_test_days: {RECENT_TEST_DAYS}" if as_of != FULL_AS_OF else ""
+    command = [
+        str(VENV_BIN / "dbt"), "build",
+        "--project-dir", str(project), "--profiles-dir", str(project), "--target", "duckdb",
+        "--vars", f"{{as_of_date: {as_of.isoformat()}{daily_vars}}}",
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *extra,
+    ]  # fmt: skip
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / f"{name.replace(' ', '_').replace(',', '')}.log"
+    results_file = work / "target" / "run_results.json"
+    results_file.unlink(missing_ok=True)
+    measured = run_measured(command, log, env)
+    if not results_file.exists():
+        raise SystemExit(f"dbt build ({name}) ran nothing (exit {measured.returncode}), see {log}")
+    if measured.returncode:
+        print(f"  dbt build ({name}) FAILED (exit {measured.returncode}); tail of {log}:")
+        print("    " + "\n    ".join(log.read_text().splitlines()[-15:]))
+    return Build(name, measured, json.loads(results_file.read_text()))
+
+
+def duckdb_profile(project: Path) -> dict[str, Any]:
+    return yaml.safe_load((project / "profiles.yml").read_text())["lifecycle"]["outputs"]["duckdb"]
+
+
+@dataclass(frozen=True)
+class RawRun:
+    model: str
+    dbt_s: float
+    raw: Measured
+    rows: int
+
+
+def run_raw_sql(project: Path, warehouse: Path, build: Build) -> list[RawRun]:
+    """The heaviest models' compiled SQL, each alone, into a scratch schema of the same warehouse."""
+    models = sorted(
+        (
+            r
+            for r in build.results["results"]
+            if r["unique_id"].startswith("model.") and r.get("compiled_code")
+        ),
+        key=lambda r: r["execution_time"],
+        reverse=True,
+    )[:RAW_MODELS]
+    runs = []
+    with duckdb.connect(str(warehouse)) as conn:
+        for name, value in (duckdb_profile(project).get("settings") or {}).items():
+            conn.execute(f"set {name} = '{value}'")
+        conn.execute("create schema if not exists bench_raw")
+        for result in models:
+            name = result["unique_id"].split(".")[-1]
+            with Timer() as timer:
+                conn.execute(f'create or replace table bench_raw."{name}" as ({result["compiled_code"]})')
+            rows = conn.execute(f'select count(*) from bench_raw."{name}"').fetchone()[0]
+            raw = Measured(timer.wall, timer.cpu, 0.0, timer.load, timer.others)
+            runs.append(RawRun(name, result["execution_time"], raw, rows))
+        conn.execute("drop schema bench_raw cascade")
+        conn.execute("checkpoint")
+    return runs
+
+
+# -- one size -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    customers: int
+    usage_events: int
+    generator: Measured
+    builds: list[Build]  # full, next day, next day without unit tests
+    raw: list[RawRun]
+    warehouse_mb: float
+
+
+def bench_size(customers: int, project: Path, workdir: Path) -> SizeResult:
+    base = workdir / f"{customers}"
+    base.mkdir(parents=True, exist_ok=True)
+    landing, warehouse, work = base / "landing", base / "warehouse.duckdb", base / "dbt"
+    print(f"\n{customers:,} customers: generating ...", flush=True)
+    generator = generate(customers, landing, base)
+    with duckdb.connect() as conn:
+        usage_events = conn.execute(
+            f"select count(*) from read_parquet('{landing / 'usage_events.parquet'}')"
+        ).fetchone()[0]
+    print(f"  {generator.wall_s:.1f} s ({usage_events:,} usage events); full dbt build ...", flush=True)
+    warehouse.unlink(missing_ok=True)
+    full = dbt_build("full", project, landing, warehouse, work, FULL_AS_OF)
+    print(f"  {full.measured.wall_s:.1f} s; raw SQL of the heaviest models ...", flush=True)
+    raw = run_raw_sql(project, warehouse, full)
+    print("  next day ...", flush=True)
+    next_day = dbt_build("next day", project, landing, warehouse, work, NEXT_DAY)
+    print(f"  {next_day.measured.wall_s:.1f} s; next day again, no unit tests ...", flush=True)
+    no_unit = dbt_build(
+        "next day, no unit tests", project, landing, warehouse, work, NEXT_DAY,
+        "--exclude-resource-type", "unit_test", "--no-partial-parse",
+    )  # fmt: skip
+    print(f"  {no_unit.measured.wall_s:.1f} s", flush=True)
+    return SizeResult(
+        customers, usage_events, generator, [full, next_day, no_unit], raw, warehouse.stat().st_size / 1e6
+    )
+
+
+# -- output -------------------------------------------------------------------------------------------
+
+
+def summary_table(sizes: list[SizeResult]) -> str:
+    rows = []
+    for size in sizes:
+        label = f"{size.customers:,} ({size.usage_events / 1e6:.1f}M usage events)"
+        steps: list[tuple[str, Measured, Build | None]] = [("generator", size.generator, None)]
+        steps += [(f"dbt build, {b.name}", b.measured, b) for b in size.builds]
+        for name, measured, build in steps:
+            target = TARGETS_1M.get(build.name.split(",")[0]) if build and size.customers >= 1e6 else None
+            outcome = "ok" if measured.returncode == 0 else f"FAILED (exit {measured.returncode})"
+            rows.append(
+                [
+                    label, name, measured.wall_s, measured.cpu_s, measured.peak_rss_mb,
+                    build.overhead_s if build else "", len(build.results["results"]) if build else "",
+                    f"<= {target:.0f} s" if target else "", outcome, measured.conditions(),
+                ]
+            )  # fmt: skip
+            label = ""
+    headers = ["customers", "step", "wall s", "CPU s", "peak RSS MB", "dbt start-up + parse s", "nodes"]
+    return table([*headers, "target", "result", "machine during the step"], rows)
+
+
+def nodes_table(size: SizeResult) -> str:
+    full, next_day, no_unit = (build.node_seconds for build in size.builds)
+    heaviest = sorted(full, key=full.__getitem__, reverse=True)[:SHOWN_NODES]
+    rows: list[list[object]] = [
+        [
+            node.split(".", 1)[0],
+            node.split(".")[2][:60],
+            full[node],
+            next_day.get(node, ""),
+            no_unit.get(node, ""),
+        ]
+        for node in heaviest
+    ]
+    rows.append(
+        [
+            "",
+            f"the other {len(full) - len(heaviest)} nodes",
+            sum(full.values()) - sum(map(full.get, heaviest)),
+            "",
+            "",
+        ]
+    )
+    unit = [
+        sum(v for k, v in times.items() if k.startswith("unit_test.")) for times in (full, next_day, no_unit)
+    ]
+    rows.append(["", "of all: unit tests", *unit])
+    rows.append(["", "sum over all nodes", *(sum(times.values()) for times in (full, next_day, no_unit))])
+    return table(["kind", "node", "full s", "next day s", "next day, no unit tests s"], rows)
+
+
+def raw_table(size: SizeResult) -> str:
+    rows: list[list[object]] = [
+        [run.model, f"{run.rows:,}", run.dbt_s, run.raw.wall_s, run.raw.cpu_s, run.dbt_s / run.raw.wall_s,
+         run.raw.conditions()]
+        for run in size.raw
+    ]  # fmt: skip
+    dbt_total, raw_total = sum(r.dbt_s for r in size.raw), sum(r.raw.wall_s for r in size.raw)
+    rows.append(
+        ["together", "", dbt_total, raw_total, sum(r.raw.cpu_s for r in size.raw), dbt_total / raw_total, ""]
+    )
+    return table(["model", "rows", "in dbt s", "raw SQL s", "raw CPU s", "dbt / raw", "machine"], rows)
+
+
+def project_state(project: Path) -> str:
+    profile = duckdb_profile(project)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", str(project)], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    state = "with uncommitted changes" if dirty else "as committed"
+    if not project.is_relative_to(REPO_ROOT):
+        state = "outside the repository"
+    return f"project {project} ({state}), {profile['threads']} dbt threads, DuckDB settings {profile.get('settings')}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100k customers only")
+    parser.add_argument("--customers", type=int, nargs="+", help=f"sizes to run (default {SIZES})")
+    parser.add_argument("--project-dir", type=Path, default=REPO_ROOT / "dbt_project", help="dbt project")
+    parser.add_argument("--workdir", type=Path, help="where data goes (default: a new folder in /tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the landing folders and warehouses")
+    args = parser.parse_args(argv)
+    sizes = args.customers or ([SIZES[0]] if args.quick else list(SIZES))
+    project = args.project_dir.resolve()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="warehouse_bench_", dir="/tmp"))
+    print(f"Warehouse build benchmark: {machine()}\n{project_state(project)}; data in {workdir}")
+    results = []
+    try:
+        for customers in sizes:
+            results.append(bench_size(customers, project, workdir))
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("\n" + summary_table(results))
+    for size in results:
+        print(f"\n{size.customers:,} customers: heaviest nodes (warehouse {size.warehouse_mb:,.0f} MB)")
+        print(nodes_table(size))
+        print(f"\n{size.customers:,} customers: compiled SQL of the heaviest models, dbt vs raw DuckDB")
+        print(raw_table(size))
+    return 0 if all(b.measured.returncode == 0 for r in results for b in r.builds) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
