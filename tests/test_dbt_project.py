@@ -49,18 +49,14 @@ class DbtRun:
     output: str
 
 
-def dbt_build(landing: Path, warehouse: Path, as_of: date, work: Path, *extra: str) -> DbtRun:
-    """`dbt build` for one as-of date; target and logs go under ``work`` so parallel runs never collide."""
-    env = {
-        **os.environ,
-        "LIFECYCLE_LANDING_DIR": str(landing),
-        "LIFECYCLE_WAREHOUSE_PATH": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+def run_dbt(env_overrides: dict[str, str], target: str, as_of: date, work: Path, *extra: str) -> DbtRun:
+    """`dbt build --target <target>` for one as-of date; target and logs go under ``work`` so parallel
+    runs never collide."""
+    env = {**os.environ, **env_overrides, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     env.pop("LIFECYCLE_AS_OF", None)
     command = [
         str(DBT), "build",
-        "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target", "duckdb",
+        "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target", target,
         "--vars", f"{{as_of_date: {as_of.isoformat()}}}",
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
         *extra,
@@ -69,6 +65,12 @@ def dbt_build(landing: Path, warehouse: Path, as_of: date, work: Path, *extra: s
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     return DbtRun(done.returncode, done.stdout + done.stderr)
+
+
+def dbt_build(landing: Path, warehouse: Path, as_of: date, work: Path, *extra: str) -> DbtRun:
+    """`dbt build` on DuckDB over the landing folder ``landing``."""
+    env = {"LIFECYCLE_LANDING_DIR": str(landing), "LIFECYCLE_WAREHOUSE_PATH": str(warehouse)}
+    return run_dbt(env, "duckdb", as_of, work, *extra)
 
 
 def succeeded(run: DbtRun) -> DbtRun:

@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check-landing", help="check the landing files against docs/data-contract.md")
     commands.add_parser("migrate", help="create or upgrade the operational store's tables")
+    commands.add_parser(
+        "load-postgres",
+        help="replace the PostgreSQL landing and ops tables with the landing folder's Parquet files "
+        "(for dbt's postgres target; connection from LIFECYCLE_PG_*)",
+    )
     commands.add_parser("export", help="export the ledger to the landing folder for dbt")
     commands.add_parser("ledger", help="count ledger messages by state")
     plan = commands.add_parser("plan", help="plan the due messages of a day into the ledger")
@@ -68,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
         print(f"{settings.landing_dir}: the landing files meet the data contract ({count} warning(s))")
+    elif args.command == "load-postgres":
+        from lifecycle.landing import postgres_load
+
+        try:
+            _print(
+                postgres_load.load_landing(
+                    postgres_load.conninfo_from_env(), settings.landing_dir, settings.dbt_project_dir
+                )
+            )
+        except postgres_load.LandingLoadError as exc:
+            print(exc, file=sys.stderr)
+            return 1
     elif args.command == "migrate":
         migrate(connect(settings.ops_db_url))
         print(f"operational store up to date: {settings.ops_db_url.split('@')[-1]}")
