@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -97,8 +98,12 @@ def plan(engine, rows: list[dict], as_of: date) -> None:
     assert report.rejected == [] and report.planned == len(rows)
 
 
-def run(engine, settings, now: datetime, as_of: date, mode=SendMode.LIVE, **servers) -> dict[str, int]:
-    config = DispatchConfig(email_requests_per_s=1000, sms_requests_per_s=1000, max_backoff_s=1.0)
+def run(
+    engine, settings, now: datetime, as_of: date, mode=SendMode.LIVE, max_days_late: int = 2, **servers
+) -> dict[str, int]:
+    config = DispatchConfig(
+        email_requests_per_s=1000, sms_requests_per_s=1000, max_backoff_s=1.0, max_days_late=max_days_late
+    )
     return Dispatcher(engine, settings, senders(**servers), "w", mode, config).run(as_of, now=now).as_dict()
 
 
@@ -136,6 +141,40 @@ def test_a_missed_window_waits_for_the_next_local_morning_across_dst(
         assert [m["to"] for m in sendgrid.messages()] == [["user1@example.com"]]
         assert [m["to"] for m in twilio.messages()] == [phone]
     assert {windows(engine)[k][0] for k in keys} == {"sent"}
+
+
+@pytest.mark.parametrize("max_days_late", [0, 2])
+def test_a_message_that_keeps_missing_its_window_is_skipped_once_too_late(engine, settings, max_days_late):
+    day = date(2026, 11, 20)
+    row = contract_row(1, time_zone="America/New_York", as_of=day)
+    plan(engine, [row], day)
+    key = row["message_key"]
+    with SendGridServer() as sendgrid:
+        # The dispatch only ever runs at night (an hour after each window closed): the window moves to
+        # the next local day while that day is at most max_days_late after the run date, then expires.
+        for _ in range(max_days_late):
+            night = windows(engine)[key][2] + timedelta(hours=1)
+            assert run(engine, settings, night, day, max_days_late=max_days_late, sendgrid=sendgrid) == {
+                "rescheduled": 1
+            }
+        state, opens, closes = windows(engine)[key]
+        assert state == "planned" and opens.astimezone(
+            ZoneInfo("America/New_York")
+        ).date() == day + timedelta(days=max_days_late)
+        night = closes + timedelta(hours=1)
+        assert run(engine, settings, night, day, max_days_late=max_days_late, sendgrid=sendgrid) == {
+            "expired": 1
+        }
+        assert run(engine, settings, night + timedelta(days=1), day, sendgrid=sendgrid) == {}
+        assert sendgrid.requests() == []
+    with engine.connect() as conn:
+        expired = conn.execute(sa.select(messages).where(messages.c.message_key == key)).one()
+    last_day = day + timedelta(days=max_days_late)
+    assert (expired.state, expired.error_code) == ("skipped", "window_expired")
+    assert expired.error_reason == (
+        f"its send window closed unsent on every day from {day} to {last_day}; "
+        f"not sent more than {max_days_late} day(s) late (LIFECYCLE_DISPATCH_MAX_DAYS_LATE)"
+    )
 
 
 def test_a_simulated_backfill_claims_closed_windows_and_moves_nothing(engine, settings):
@@ -176,6 +215,23 @@ def test_the_ledger_keeps_send_before_and_moves_only_missed_planned_windows(any_
     assert ledger.move_windows(any_engine, moves) == 0  # guarded by the old window: moved once
     assert ledger.missed_windows(any_engine, now=closes) == []
     assert len(ledger.claim_due(any_engine, "w", 10, now=closes + timedelta(hours=12, minutes=1))) == 2
+
+
+def test_the_ledger_expires_a_missed_window_once(any_engine):
+    day = date(2026, 11, 20)
+    plan(any_engine, [contract_row(i, time_zone="Europe/London", as_of=day) for i in range(2)], day)
+    [first, second] = sorted(
+        ledger.missed_windows(any_engine, now=datetime(2026, 11, 21, tzinfo=UTC)), key=lambda m: m.message_key
+    )
+    assert first.as_of_date == day
+    moved_meanwhile = [
+        (second, *next_window(second.send_after, second.send_before, second.time_zone, second.send_before))
+    ]
+    assert ledger.move_windows(any_engine, moved_meanwhile) == 1
+    expired = [(first, "too late"), (second, "too late")]
+    assert ledger.expire_windows(any_engine, expired) == 1  # the moved one is left alone
+    assert ledger.expire_windows(any_engine, expired) == 0
+    assert ledger.state_counts(any_engine) == {"skipped": 1, "planned": 1}
 
 
 def test_the_clock_override_is_utc_and_checked():

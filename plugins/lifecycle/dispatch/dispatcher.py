@@ -53,7 +53,7 @@ from lifecycle.ops_store import ledger
 from lifecycle.ops_store.ledger import ClaimedMessage, Outcome
 from lifecycle.ops_store.schema import FAILED, SENT, SKIPPED, UNKNOWN
 from lifecycle.ops_store.suppressions import suppress, suppressed_addresses
-from lifecycle.planning.send_window import next_window
+from lifecycle.planning.send_window import local_day, next_window
 from lifecycle.providers.outcome import OutcomeKind, ProviderOutcome
 from lifecycle.providers.sendgrid_email import MailRequest, Personalization
 from lifecycle.providers.twilio_sms import OutgoingSms
@@ -95,6 +95,10 @@ class DispatchConfig:
     sms_max_segments: int = 4
     email_requests_per_s: float = 50.0  # each request carries up to 1,000 recipients
     sms_requests_per_s: float = 50.0
+    # A planned message whose window keeps closing unsent (dispatch down, provider refusing) is skipped
+    # once its next window would open more than this many days after the day it was planned for: a
+    # "renews tomorrow" reminder or a day-0 welcome a week late does more harm than none.
+    max_days_late: int = 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> DispatchConfig:
@@ -230,7 +234,7 @@ class Dispatcher:
             report.add("unknown", unknown)
         live = self.mode is SendMode.LIVE
         if live:
-            report.add("rescheduled", self._move_missed_windows(now))
+            self._settle_missed_windows(now, report)
         first_day = date.min if live else as_of
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="dispatch") as pool:
             self._pipeline(
@@ -283,16 +287,35 @@ class Dispatcher:
             if report.outcomes["deferred"]:
                 more = False  # a provider keeps refusing: finish what is in flight, claim no more
 
-    def _move_missed_windows(self, now: datetime | None) -> int:
-        """Messages whose window closed unsent wait for the same local window on the next day."""
+    def _settle_missed_windows(self, now: datetime | None, report: DispatchReport) -> None:
+        """Messages whose window closed unsent wait for the same local window on the next day, unless
+        that day is more than ``max_days_late`` days after the day they were planned for: then they
+        are skipped (``window_expired``)."""
         now = now or ledger.utcnow()
-        missed = ledger.missed_windows(self.engine, now)
-        moved = ledger.move_windows(
-            self.engine, [(m, *next_window(m.send_after, m.send_before, m.time_zone, now)) for m in missed]
-        )
+        days_late = self.config.max_days_late
+        moves: list[tuple[ledger.MissedWindow, datetime, datetime]] = []
+        expired: list[tuple[ledger.MissedWindow, str]] = []
+        for missed in ledger.missed_windows(self.engine, now):
+            opens, closes = next_window(missed.send_after, missed.send_before, missed.time_zone, now)
+            last_day = missed.as_of_date + timedelta(days=days_late)
+            if local_day(opens, missed.time_zone) <= last_day:
+                moves.append((missed, opens, closes))
+                continue
+            reason = (
+                f"its send window closed unsent on every day from {missed.as_of_date} to {last_day}; "
+                f"not sent more than {days_late} day(s) late (LIFECYCLE_DISPATCH_MAX_DAYS_LATE)"
+            )
+            expired.append((missed, reason))
+        moved = ledger.move_windows(self.engine, moves)
+        skipped = ledger.expire_windows(self.engine, expired)
         if moved:
             log.info("%d planned message(s) missed their send window: moved to the next day's window", moved)
-        return moved
+        if skipped:
+            log.warning(
+                "%d planned message(s) missed their window too many days: skipped (window_expired)", skipped
+            )
+        report.add("rescheduled", moved)
+        report.add("expired", skipped)
 
     def _dispatch(
         self, claimed: list[ClaimedMessage], pool: ThreadPoolExecutor, report: DispatchReport

@@ -337,15 +337,39 @@ class MissedWindow:
     time_zone: str | None
     send_after: datetime
     send_before: datetime
+    as_of_date: date  # the run date it was planned for
 
 
 def missed_windows(engine: sa.Engine, now: datetime | None = None) -> list[MissedWindow]:
     now = now or utcnow()
     statement = sa.select(
-        messages.c.message_key, messages.c.time_zone, messages.c.send_after, messages.c.send_before
+        messages.c.message_key,
+        messages.c.time_zone,
+        messages.c.send_after,
+        messages.c.send_before,
+        messages.c.as_of_date,
     ).where(messages.c.state == PLANNED, messages.c.send_before <= now)
     with engine.connect() as conn:
         return [MissedWindow(*row) for row in conn.execute(statement)]
+
+
+def _still_missed() -> sa.Update:
+    """An UPDATE of the message ``b_key`` only while it is still planned with the window
+    ``b_old_before`` it missed: one claimed or moved meanwhile by another worker is left alone."""
+    return messages.update().where(
+        messages.c.message_key == sa.bindparam("b_key"),
+        messages.c.state == PLANNED,
+        messages.c.send_before == sa.bindparam("b_old_before"),
+    )
+
+
+def _execute_in_chunks(engine: sa.Engine, statement: sa.Update, rows: list[dict[str, Any]]) -> int:
+    """One guarded UPDATE per row, in one transaction; returns the rows it changed."""
+    changed = 0
+    with engine.begin() as conn:
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            changed += conn.execute(statement, rows[start : start + _INSERT_CHUNK]).rowcount
+    return changed
 
 
 def move_windows(engine: sa.Engine, moves: Sequence[tuple[MissedWindow, datetime, datetime]]) -> int:
@@ -354,24 +378,34 @@ def move_windows(engine: sa.Engine, moves: Sequence[tuple[MissedWindow, datetime
     if not moves:
         return 0
     now = utcnow()
-    statement = (
-        messages.update()
-        .where(
-            messages.c.message_key == sa.bindparam("b_key"),
-            messages.c.state == PLANNED,
-            messages.c.send_before == sa.bindparam("b_old_before"),
-        )
-        .values(send_after=sa.bindparam("b_after"), send_before=sa.bindparam("b_before"), updated_at=now)
+    statement = _still_missed().values(
+        send_after=sa.bindparam("b_after"), send_before=sa.bindparam("b_before"), updated_at=now
     )
     rows = [
         {"b_key": m.message_key, "b_old_before": m.send_before, "b_after": after, "b_before": before}
         for m, after, before in moves
     ]
-    moved = 0
-    with engine.begin() as conn:
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            moved += conn.execute(statement, rows[start : start + _INSERT_CHUNK]).rowcount
-    return moved
+    return _execute_in_chunks(engine, statement, rows)
+
+
+def expire_windows(engine: sa.Engine, expired: Sequence[tuple[MissedWindow, str]]) -> int:
+    """Skip missed messages (with the reason) that would go out too late to make sense, with code
+    ``window_expired``. Guarded like ``move_windows``: a message claimed or moved meanwhile is left
+    alone. Returns rows skipped."""
+    if not expired:
+        return 0
+    now = utcnow()
+    statement = _still_missed().values(
+        state=SKIPPED,
+        skipped_at=now,
+        updated_at=now,
+        error_code="window_expired",
+        error_reason=sa.bindparam("b_reason"),
+    )
+    rows = [
+        {"b_key": m.message_key, "b_old_before": m.send_before, "b_reason": reason} for m, reason in expired
+    ]
+    return _execute_in_chunks(engine, statement, rows)
 
 
 def day_counts(engine: sa.Engine, as_of: date) -> dict[tuple[str, str, str, str], int]:

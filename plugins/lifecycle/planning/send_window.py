@@ -24,6 +24,12 @@ def window_opens_at(day: date, time_zone: str | None, local_start: time) -> date
     return datetime.combine(day, local_start, tzinfo=zone).astimezone(UTC)
 
 
+def local_day(instant: datetime, time_zone: str | None) -> date:
+    """The recipient's calendar day at ``instant``."""
+    zone, _ = resolve_zone(time_zone)
+    return instant.astimezone(zone).date()
+
+
 def next_window(
     send_after: datetime, send_before: datetime, time_zone: str | None, now: datetime
 ) -> tuple[datetime, datetime]:
