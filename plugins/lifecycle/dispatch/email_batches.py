@@ -121,7 +121,7 @@ def substitutions_for(context: dict[str, Any]) -> dict[str, str]:
 
 def recipient_content_hash(shared_digest: str, substitutions: dict[str, str]) -> str:
     """What this recipient received: the shared content plus their own values."""
-    payload = shared_digest + json.dumps(substitutions, sort_keys=True)
+    payload = shared_digest + _CACHE_KEY.encode(substitutions)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
