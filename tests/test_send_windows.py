@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 
@@ -65,6 +66,26 @@ def test_the_next_window_keeps_local_hours_across_the_change(zone, day, window, 
     assert [t.astimezone(window[0].tzinfo) for t in week_later] == [
         t + timedelta(days=6) for t in next_day_window
     ]
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/Vancouver", "America/Edmonton", "America/New_York", "Europe/London", "Australia/Sydney"]
+)
+def test_windows_use_the_same_zone_rules_as_the_warehouse(zone):
+    """dbt computes the window in DuckDB; a missed one is moved in Python. Both must follow the same IANA
+    release: the machine's may be older (Debian 12's 2025b still moves British Columbia's and
+    Alberta's clocks in November 2026, which current rules no longer do)."""
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(0, 300, 7)]
+    with duckdb.connect() as conn:
+        in_duckdb = [
+            conn.execute(
+                "select cast((cast(? as timestamp) at time zone ?) at time zone 'UTC' as timestamp)",
+                [datetime.combine(day, NINE), zone],
+            ).fetchone()[0]
+            for day in days
+        ]
+    in_python = [window_opens_at(day, zone, NINE).replace(tzinfo=None) for day in days]
+    assert in_python == in_duckdb
 
 
 def test_a_missing_zone_rolls_in_utc():
