@@ -143,7 +143,8 @@ def claim_due(
 
     ``as_of_dates`` (first, last) limits the claim to messages planned for those run dates.
     ``within_window`` leaves out messages whose window has closed (``send_before`` passed): they wait
-    for ``move_missed_windows``. A simulated run, which sends nothing, claims them regardless.
+    to be moved to their next window (or expire). A simulated run, which sends nothing, claims them
+    regardless.
 
     Oldest ``send_after`` first, and only that: the index on (state, send_after) then yields rows in
     claim order, so a claim reads about ``limit`` rows. A tie-breaker such as the key would make it sort
