@@ -61,7 +61,7 @@ from lifecycle.webhooks import create_app
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 20)
 UNSUBSCRIBE_SECRET = "dispatch-harness-unsubscribe-secret"
-EMAIL_TEMPLATE = "welcome_day_0"
+EMAIL_TEMPLATE = "cross_sell_day_0"
 SMS_TEMPLATE = "nudge"
 SMS_TEMPLATE_TEXT = (
     "{{ sender_name }}: hi {{ first_name }}, your {{ plan_name }} trial ends soon. Reply STOP to opt out."
@@ -74,17 +74,18 @@ SEND_AFTER_MARGIN = timedelta(hours=1)  # planned messages are due an hour befor
 
 
 def planned_email(
-    namespace: str, i: int, plan_names: int, send_after: datetime, as_of: date = AS_OF
+    namespace: str, i: int, contents: int, send_after: datetime, as_of: date = AS_OF
 ) -> PlannedMessage:
-    """One welcome email; ``plan_name`` cycles over ``plan_names`` values, so a claim of n messages
-    makes about ``plan_names`` SendGrid requests (batches share identical content)."""
+    """One cross-sell email. The add-on's price cycles over ``contents`` values and the template formats
+    it (so it cannot travel as a substitution, unlike the name, company and reason): a claim of n
+    messages makes about ``contents`` SendGrid requests (batches share identical content)."""
     customer = f"{namespace}C{i:06d}"
     return PlannedMessage(
-        message_key=f"welcome:{customer}:{as_of}:day_0",
-        enrollment_id=f"welcome:{customer}:{as_of}",
+        message_key=f"cross_sell:{customer}:{as_of}:day_0",
+        enrollment_id=f"cross_sell:{customer}:{as_of}",
         customer_id=customer,
         contact_id=f"{namespace}P{i:06d}",
-        sequence="welcome",
+        sequence="cross_sell",
         step="day_0",
         channel="email",
         template=EMAIL_TEMPLATE,
@@ -92,8 +93,12 @@ def planned_email(
         time_zone="Australia/Sydney",
         context={
             "first_name": f"User{i}",
-            "plan_name": f"Team plan {i % plan_names}",
-            "entry_reason": "You started a trial today.",
+            "company_name": f"Company {i}",
+            "recommended_addon_id": "automation_addon",
+            "recommended_addon_name": "Workflow Automation",
+            "addon_monthly_price": 20.0 + i % contents,
+            "need_signal": f"used automation {i % 97} times in the last 28 days",
+            "entry_reason": f"Since your team used automation {i % 97} times in the last 28 days.",
             "locale": "en-AU",
         },
         as_of_date=as_of,

@@ -58,7 +58,7 @@ MAX_DATASETS = 12
 MESSAGES_PER_DATASET = 1600
 POINTS_PER_DATASET = 20
 CLAIM_BATCH = 20
-PLAN_NAMES = 4  # distinct contents per claim: about 4 SendGrid requests per claim
+CONTENTS = 4  # distinct contents per claim: about 4 SendGrid requests per claim
 CLAIM_LEASE_S = 0.5
 LATENCY_MS = 20
 MIN_KILLS = 100
@@ -280,7 +280,7 @@ def test_sigkill_at_any_point_never_sends_twice_and_loses_nothing(tmp_path, fork
             now = h.utc_now()
             namespace = f"K{index}"
             planned = [
-                h.planned_email(namespace, i, PLAN_NAMES, now - h.SEND_AFTER_MARGIN)
+                h.planned_email(namespace, i, CONTENTS, now - h.SEND_AFTER_MARGIN)
                 for i in range(MESSAGES_PER_DATASET)
             ]
             assert ledger.plan(engine, planned) == MESSAGES_PER_DATASET

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.dispatch.dispatcher import CredentialsRefused, DispatchConfig, Dispatcher, Senders
+from lifecycle.dispatch.dispatcher import (
+    CredentialsRefused,
+    DispatchConfig,
+    Dispatcher,
+    Senders,
+    channel_context,
+)
 from lifecycle.dispatch.send_mode import SendMode
 from lifecycle.ops_store import connect, ledger, migrate
 from lifecycle.ops_store.schema import messages
@@ -25,8 +31,10 @@ from lifecycle.provider_servers import (
 )
 from lifecycle.providers.sendgrid_email import SendGridEmailSender, SendGridSettings
 from lifecycle.providers.twilio_sms import TwilioSettings, TwilioSmsSender
+from lifecycle.sequences import sample_context
 from lifecycle.settings import REPO_ROOT, load_settings
-from lifecycle.unsubscribe import verify_unsubscribe_signature
+from lifecycle.templating import TemplateRenderer
+from lifecycle.unsubscribe import unsubscribe_url, verify_unsubscribe_signature
 
 AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
@@ -157,6 +165,51 @@ def test_email_goes_out_in_batches_of_1000_with_key_unsubscribe_and_category(eng
     assert len(sendgrid.messages()) == 2500
 
 
+def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain_rendering(
+    engine, settings, sendgrid
+):
+    """cross_sell_day_0 prints the name, company and reason bare (substituted per recipient) and only
+    tests need_signal: recipients differing in those share a request. A different add-on changes the
+    rendered text (a separate request), and so does a missing company, which stays in the rendering."""
+    base = {**sample_context("cross_sell", "day_0"), "locale": "en-US"}
+    people = [
+        {"first_name": "Ann", "company_name": "R&D <Labs>", "entry_reason": "Since your team used automation 71 times.",
+         "need_signal": "used automation 71 times in the last 28 days"},
+        {"first_name": "Bo", "company_name": "Fjörd Health", "entry_reason": "Since your team used automation 3 times.",
+         "need_signal": "used automation 3 times in the last 28 days"},
+        {"first_name": "Cy", "company_name": None, "entry_reason": "Since your team used automation 9 times."},
+        {"first_name": "Di", "recommended_addon_id": "api_addon", "recommended_addon_name": "API Plus"},
+    ]  # fmt: skip
+    planned = [
+        dataclasses.replace(
+            message(i, template="cross_sell_day_0"),
+            message_key=f"cross_sell:C{i:05d}:{AS_OF}:day_0",
+            sequence="cross_sell",
+            step="day_0",
+            context={**base, **person},
+        )
+        for i, person in enumerate(people)
+    ]
+    ledger.plan(engine, planned, now=NOW)
+    assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 4}
+    accepted = [json.loads(r["body"]) for r in sendgrid.requests() if r["status"] == 202]
+    assert sorted(len(body["personalizations"]) for body in accepted) == [1, 1, 2]
+    renderer = TemplateRenderer(settings.templates_dir)
+    recorded = {m["custom_args"]["lc_message_key"]: m for m in sendgrid.messages()}
+    for sent in planned:
+        link = unsubscribe_url(settings.public_base_url, SECRET, sent.message_key)
+        plain = renderer.render_email(
+            sent.template, channel_context(sent.context, settings.brand, "email", link)
+        )
+        got = recorded[sent.message_key]
+        assert (got["subject"], content(got, "html"), content(got, "plain")) == (
+            plain.subject,
+            plain.html,
+            plain.text,
+        )
+    assert "R&amp;D &lt;Labs&gt;" in content(recorded[planned[0].message_key], "html")
+
+
 def test_bad_rows_fail_alone_while_the_batch_goes_on(engine, settings, sendgrid):
     planned = [message(i) for i in range(5)]
     planned += [
@@ -199,7 +252,17 @@ def test_a_repeated_address_never_shares_a_request(engine, settings, sendgrid):
 
 def test_rate_limits_and_server_errors_are_retried_without_duplicates(engine, settings, sendgrid):
     sendgrid.set_faults(FaultConfig(rate_limited=0.3, server_error=0.2, seed=3))
-    ledger.plan(engine, [message(i, plan_name=f"Plan {i % 40}") for i in range(400)], now=NOW)
+    # 40 distinct add-on prices (the template formats the price, so it cannot be substituted): 40 requests
+    base = sample_context("cross_sell", "day_0")
+    planned = [
+        message(
+            i,
+            template="cross_sell_day_0",
+            **{**base, "first_name": f"U{i}", "addon_monthly_price": 20.0 + i % 40},
+        )
+        for i in range(400)
+    ]
+    ledger.plan(engine, planned, now=NOW)
     report = dispatch(engine, settings, sendgrid, max_attempts=12)
     assert report.as_dict() == {"sent": 400}
     keys = [m["custom_args"]["lc_message_key"] for m in sendgrid.messages()]

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.integration
 
 EMAILS = 3000
 SMS = 300
-PLAN_NAMES = 150  # ~150 distinct contents per claim of 2,000: about 300 SendGrid requests in all
+CONTENTS = 150  # ~150 distinct contents per claim of 2,000: about 300 SendGrid requests in all
 CLIENT_TIMEOUT_S = 2.0  # well above a loaded machine's answer time, below the servers' hold
 FAULTS = {
     "rate_limited": 0.04,
@@ -114,7 +114,7 @@ def test_faults_on_a_fifth_of_requests_end_every_message_once(tmp_path: Path, ca
     migrate(engine)
     now = h.utc_now()
     phones = h.australian_mobiles(SMS, seed=61)
-    planned = [h.planned_email("F", i, PLAN_NAMES, now - h.SEND_AFTER_MARGIN) for i in range(EMAILS)]
+    planned = [h.planned_email("F", i, CONTENTS, now - h.SEND_AFTER_MARGIN) for i in range(EMAILS)]
     planned += [h.planned_sms("F", i, phone, now - h.SEND_AFTER_MARGIN) for i, phone in enumerate(phones)]
     assert ledger.plan(engine, planned) == EMAILS + SMS
 

@@ -172,8 +172,10 @@ def test_no_definitions_or_broken_yaml_fail_fast(tmp_path):
 
 def test_personal_text_is_escaped_in_html_wherever_a_macro_shows_it():
     renderer = TemplateRenderer(TEMPLATES)
-    context = channel_context(sample_context("cross_sell", "day_4"), BRAND, "email", "https://u.example/x")
-    context.update(entry_reason="Since your team uses <Security & SSO>", company_name="R&D <Labs>")
+    personal = {"entry_reason": "Since your team uses <Security & SSO>", "company_name": "R&D <Labs>"}
+    context = channel_context(
+        {**sample_context("cross_sell", "day_4"), **personal}, BRAND, "email", "https://u.example/x"
+    )
     for template in ("cross_sell_day_0", "cross_sell_day_4"):
         email = renderer.render_email(template, context)
         assert "<Security" not in email.html and "<Labs>" not in email.html

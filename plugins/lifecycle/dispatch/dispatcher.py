@@ -172,6 +172,10 @@ class SendResult:
         self.refused_credentials.update(other.refused_credentials)
 
 
+# what channel_context adds that is the same for every recipient
+BRAND_FIELDS = frozenset({"sender_name", "postal_address", "app_url", "why_you_get_this"})
+
+
 def channel_context(
     context: dict[str, Any], brand: Brand, channel: str, unsubscribe_link: str | None = None
 ) -> dict[str, Any]:
@@ -182,12 +186,23 @@ def channel_context(
         return {**context, "sender_name": brand.sender_name, "app_url": brand.app_url}
     return {
         **context,
+        **reason_phrases(context.get("entry_reason")),
         "sender_name": brand.sender_name,
         "postal_address": brand.postal_address,
         "app_url": brand.app_url,
         "why_you_get_this": f"you have a {brand.sender_name} account",
         "unsubscribe_url": unsubscribe_link,
     }
+
+
+def reason_phrases(entry_reason: object) -> dict[str, str]:
+    """The segment's reason ("Since your team ... days.") as templates print it: ``reason_clause`` opens
+    a sentence ("Since your team ... days"), ``reason_why`` continues one ("since your team ... days").
+    Ready-made, so a template prints them bare and they can travel as substitutions (email_batches)."""
+    if not isinstance(entry_reason, str):
+        return {}
+    clause = entry_reason.rstrip(". ")
+    return {"reason_clause": clause, "reason_why": entry_reason[:1].lower() + clause[1:]}
 
 
 def _state_for(kind: OutcomeKind) -> str:
@@ -415,11 +430,14 @@ class Dispatcher:
             )
         link = unsubscribe_url(self.settings.public_base_url, self.settings.unsubscribe_secret, key)
         context = channel_context(message.context, self.settings.brand, "email", link)
+        # the brand's fields are the same for everyone: as substitutions they would only grow each request
+        personal = [name for name in context if name not in BRAND_FIELDS]
+        substituted = self.batch_renderer.substituted(message.template, context, personal)
         try:
-            rendered, digest = self.batch_renderer.render(message.template, context)
+            rendered, digest = self.batch_renderer.render(message.template, context, substituted)
         except TemplateProblem as exc:
             return Outcome(key, FAILED, "template_error", str(exc))
-        substitutions = substitutions_for(context)
+        substitutions = substitutions_for(context, substituted)
         personalization = Personalization(
             message_key=key,
             to_email=to_email,

@@ -2,16 +2,19 @@
 personalizations). Per-recipient values travel as substitutions, so the rendered body is the same
 for every member of a batch and only differs after SendGrid substitutes.
 
-A template is rendered once with substitution tags in place of the personal fields (one tag for the
-HTML part, whose value is escaped, and one for the text part and subject, whose value is not);
-recipients whose rendered content is otherwise identical share a batch.
+A template is rendered once with substitution tags in place of the recipient's own values that it only
+prints bare (``TemplateRenderer.variable_uses``: one tag for the HTML part, whose value is escaped, and
+one for the text part and subject, whose value is not), and with only the truth of the values it only
+tests; recipients whose rendered content is otherwise identical share a batch. A value the template
+formats or passes to a macro stays in the rendering, so recipients who differ in it get separate
+requests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +26,6 @@ from lifecycle.providers.sendgrid_email import MailRequest, Personalization
 from lifecycle.templating import RenderedEmail, TemplateRenderer
 
 MAX_PERSONALIZATIONS = 1000
-# Template variables that differ per recipient and are only displayed (never tested in {% if %}).
-PERSONAL_FIELDS = ("first_name", "unsubscribe_url")
 # One encoder for every cache key: json.dumps with options builds a new encoder per call.
 _CACHE_KEY = json.JSONEncoder(sort_keys=True, default=str)
 
@@ -81,39 +82,54 @@ class EmailBatch:
         return singles
 
 
-def shared_context(context: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in context.items() if k not in PERSONAL_FIELDS}
-
-
 class BatchRenderer:
     """Renders each distinct (template, shared context) once, however many recipients share it."""
 
+    CACHE_SIZE = 4096  # renderings kept (least recently used dropped): memory stays flat over a long run
+
     def __init__(self, renderer: TemplateRenderer) -> None:
         self.renderer = renderer
-        self._cache: dict[str, tuple[RenderedEmail, str]] = {}
+        self._cache: OrderedDict[str, tuple[RenderedEmail, str]] = OrderedDict()
 
-    def render(self, template: str, context: dict[str, Any]) -> tuple[RenderedEmail, str]:
+    def substituted(self, template: str, context: dict[str, Any], personal: Iterable[str]) -> tuple[str, ...]:
+        """Which of the recipient's own fields ``personal`` travel as substitutions for ``template``: those
+        it only prints bare, unless empty (a None stays in the rendering, printed as Jinja prints it)."""
+        printed = self.renderer.variable_uses(template).printed_only
+        return tuple(sorted(n for n in personal if n in printed and context.get(n) is not None))
+
+    def render(
+        self, template: str, context: dict[str, Any], substituted: tuple[str, ...]
+    ) -> tuple[RenderedEmail, str]:
         """The tagged rendering and its digest; raises TemplateProblem like the plain renderer."""
-        shared = shared_context(context)
+        uses = self.renderer.variable_uses(template)
+        # what the rendering depends on: fields the template mentions, and of those it only tests, the truth
+        shared = {
+            k: bool(v) if k in uses.tested_only else v
+            for k, v in context.items()
+            if k not in substituted and (uses.referenced is None or k in uses.referenced)
+        }
         cache_key = _CACHE_KEY.encode([template, shared])
         cached = self._cache.get(cache_key)
-        if cached is None:
-            text_context = {**shared, **{n: _tag("t", n) for n in PERSONAL_FIELDS}}
-            html_context = {**shared, **{n: Markup(_tag("h", n)) for n in PERSONAL_FIELDS}}
-            text_part = self.renderer.render_email(template, text_context)
-            html_part = self.renderer.render_email(template, html_context)
-            rendered = RenderedEmail(subject=text_part.subject, html=html_part.html, text=text_part.text)
-            digest = hashlib.sha256("\x1f".join((rendered.subject, rendered.html, rendered.text)).encode())
-            cached = (rendered, digest.hexdigest())
-            self._cache[cache_key] = cached
-        return cached
+        if cached is not None:
+            self._cache.move_to_end(cache_key)
+            return cached
+        text_context = {**shared, **{n: _tag("t", n) for n in substituted}}
+        html_context = {**shared, **{n: Markup(_tag("h", n)) for n in substituted}}
+        text_part = self.renderer.render_email(template, text_context)
+        html_part = self.renderer.render_email(template, html_context)
+        rendered = RenderedEmail(subject=text_part.subject, html=html_part.html, text=text_part.text)
+        digest = hashlib.sha256("\x1f".join((rendered.subject, rendered.html, rendered.text)).encode())
+        self._cache[cache_key] = (rendered, digest.hexdigest())
+        if len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return self._cache[cache_key]
 
 
-def substitutions_for(context: dict[str, Any]) -> dict[str, str]:
-    """Tag -> value for one recipient; HTML tags get the escaped value."""
+def substitutions_for(context: dict[str, Any], substituted: tuple[str, ...]) -> dict[str, str]:
+    """Tag -> value for one recipient, as Jinja prints it; HTML tags get the escaped value."""
     values: dict[str, str] = {}
-    for name in PERSONAL_FIELDS:
-        value = "" if context.get(name) is None else str(context[name])
+    for name in substituted:
+        value = str(context[name])
         values[_tag("t", name)] = value
         values[_tag("h", name)] = str(escape(value))
     return values
