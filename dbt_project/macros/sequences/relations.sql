@@ -94,3 +94,31 @@
     end
     as date)
 {%- endmacro %}
+
+{#-
+  The messages of one decision ('due' or 'held_out') of int_sequence_decisions, with the columns the Python
+  planner reads (lifecycle.planning.planner.CONTRACT_COLUMNS): due_messages and held_out_messages.
+-#}
+{% macro planner_messages(decision) -%}
+select
+    message_key,
+    enrollment_id,
+    customer_id,
+    contact_id,
+    sequence,
+    step,
+    step_number,
+    channel,
+    template,
+    recipient,
+    time_zone,
+    send_after,
+    send_before,
+    priority,
+    entry_reason,
+    personalization_json,
+    enrolled_on,
+    as_of_date
+from {{ ref('int_sequence_decisions') }}
+where decision = {{ sql_text(decision) }}
+{%- endmacro %}
