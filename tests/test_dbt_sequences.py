@@ -24,6 +24,7 @@ import pytest
 from lifecycle.export.ops_export import export_ops_store
 from lifecycle.ops_store import connect, ledger, migrate
 from lifecycle.ops_store.suppressions import suppress
+from lifecycle.planning.planner import message_from_row
 from tests.test_dbt_project import PROJECT, DbtRun, dbt_build, succeeded
 
 pytestmark = pytest.mark.integration
@@ -78,25 +79,6 @@ def rows(warehouse: Path, model: str) -> list[dict[str, Any]]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def to_ledger(row: dict[str, Any]) -> ledger.PlannedMessage:
-    """What the planner makes of a due_messages / held_out_messages row."""
-    return ledger.PlannedMessage(
-        message_key=row["message_key"],
-        enrollment_id=row["enrollment_id"],
-        customer_id=row["customer_id"],
-        contact_id=row["contact_id"],
-        sequence=row["sequence"],
-        step=row["step"],
-        channel=row["channel"],
-        template=row["template"],
-        recipient=row["recipient"],
-        time_zone=row["time_zone"],
-        context=json.loads(row["personalization_json"]),
-        as_of_date=row["as_of_date"],
-        send_after=row["send_after"].replace(tzinfo=UTC),
-    )
-
-
 def run_chain(landing: Path, work: Path) -> dict[str, Any]:
     """The daily builds with the ledger in between; then the invariant tests run against a broken day."""
     engine = connect(f"sqlite:///{work / 'ops.sqlite'}")
@@ -120,8 +102,8 @@ def run_chain(landing: Path, work: Path) -> dict[str, Any]:
         succeeded(dbt_build(landing, warehouse, as_of, work / "chain", *extra))
         due, held_out = rows(warehouse, "due_messages"), rows(warehouse, "held_out_messages")
         planned_at = datetime.combine(as_of, time(6), UTC)
-        planned = ledger.plan(engine, [to_ledger(row) for row in due], now=planned_at)
-        ledger.plan(engine, [to_ledger(row) for row in held_out], now=planned_at, state="held_out")
+        planned = ledger.plan(engine, [message_from_row(row) for row in due], now=planned_at)
+        ledger.plan(engine, [message_from_row(row) for row in held_out], now=planned_at, state="held_out")
         steps = {(s["sequence"], s["step"]): s for s in rows(warehouse, "sequence_steps")}
         days.append(
             Day(
