@@ -50,6 +50,19 @@ def test_same_arguments_write_byte_identical_files(small_business_landing: Path,
         assert pq.read_metadata(fresh).num_rows == counts[table.name]
 
 
+def test_usage_events_land_in_time_order_with_ids_in_that_order(
+    db: duckdb.DuckDBPyConnection, small_business_landing: Path
+) -> None:
+    out_of_order = scalar(
+        db,
+        "SELECT count(*) FROM (SELECT occurred_at, event_id, row_number() OVER () AS position,"
+        " lag(occurred_at) OVER () AS previous FROM usage_events)"
+        " WHERE previous > occurred_at OR event_id <> position",
+    )
+    assert out_of_order == 0
+    assert [path.name for path in small_business_landing.iterdir() if path.name.startswith(".")] == []
+
+
 def test_another_seed_gives_another_business(small_business_landing: Path, tmp_path: Path) -> None:
     generate_business(out_dir=tmp_path, **{**SMALL_BUSINESS, "seed": SMALL_BUSINESS["seed"] + 1})
     for table in ("customers", "contacts", "subscription_events", "usage_events"):

@@ -88,7 +88,7 @@ def generate_business(
     write("consents", [consents_columns(stream(seed, "consents"), book, ids, billing.paid_start_us, window)])
     write("subscriptions", [subscriptions_columns(accounts, billing, ids)])
     write("subscription_events", subscription_event_batches(billing, ids))
-    write("usage_events", usage_batches(seed, accounts, book, billing.spans, window, ids))
+    write("usage_events", usage_batches(seed, accounts, book, billing.spans, window, ids, out_dir))
     spans = billing.spans
     write("support_tickets", [support_ticket_columns(stream(seed, "support"), accounts, spans, window, ids)])
     write("nps_responses", [nps_columns(stream(seed, "nps"), accounts, book, spans, window, ids)])

@@ -1,11 +1,13 @@
 """Product usage, aggregated to one row per customer, event type (and feature) and active week:
 logins, features used by habit, invites when the team grows, the onboarding checklist, and weekly
-seat and storage snapshots of accounts in use. Built in chunks of customers so memory stays flat.
+seat and storage snapshots of accounts in use. Built in chunks of customers so memory stays flat, and
+written in time order (time_order.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +23,7 @@ from .geography import UTC_OFFSET_HOURS
 from .ids import Ids, lookup
 from .people import ContactBook
 from .randomness import stream
+from .time_order import TimeOrderedSpill
 from .timeline import US_PER_DAY, US_PER_HOUR, Window
 
 CHUNK_CUSTOMERS = 25_000
@@ -33,6 +36,15 @@ _LOGINS_PER_SEAT = np.array([4.0, 2.5, 1.2, 0.5])
 _CHURN_FADE_WEEKS = 6  # activity drops in the weeks before a cancellation
 _ANONYMOUS_SHARE = np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.1])  # API keys act for no one in particular
 _NO_CONTACT = -1
+# the simulated columns, as the spill stores them between simulation and time order
+_ROW_DTYPES = {
+    "customer": np.int32,
+    "contact": np.int32,
+    "at": np.int64,
+    "kind": np.int8,
+    "feature": np.int8,
+    "quantity": np.float64,
+}
 _FEATURE_CODES = np.array([ALL_FEATURES.index(feature) for feature in FEATURES])
 
 Rows = dict[str, np.ndarray]
@@ -194,24 +206,30 @@ class _ChunkUsage:
 
 
 def usage_batches(
-    seed: int, accounts: Accounts, book: ContactBook, spans: Spans, window: Window, ids: Ids
+    seed: int, accounts: Accounts, book: ContactBook, spans: Spans, window: Window, ids: Ids, spill_dir: Path
 ) -> Iterator[dict[str, pa.Array]]:
-    """Usage events chunk by chunk of customers; event ids count up from 1 across chunks."""
-    next_id = 1
-    for chunk, lo in enumerate(range(0, accounts.count, CHUNK_CUSTOMERS)):
-        hi = min(lo + CHUNK_CUSTOMERS, accounts.count)
-        weeks = _Weeks(accounts, spans, lo, hi, window.end_us)
-        rows = _ChunkUsage(stream(seed, "usage", chunk), accounts, book, weeks, lo, hi).all_rows()
-        count = len(rows["customer"])
-        yield {
-            "event_id": pa.array(np.arange(next_id, next_id + count, dtype=np.int64)),
-            "customer_id": lookup(ids.customer, rows["customer"]),
-            "contact_id": lookup(
-                ids.contact, np.maximum(rows["contact"], 0), null=rows["contact"] == _NO_CONTACT
-            ),
-            "occurred_at": timestamps(rows["at"]),
-            "event_type": pick(USAGE_EVENT_TYPES, rows["kind"]),
-            "feature": pick(ALL_FEATURES, np.maximum(rows["feature"], 0), null=rows["feature"] < 0),
-            "quantity": pa.array(rows["quantity"]),
-        }
-        next_id += count
+    """Usage events in time order, as real event data lands; event ids count up from 1 in that order.
+
+    Rows are simulated chunk by chunk of customers (so the random streams, and the data, do not depend
+    on the time order) and put in time order through a spill in ``spill_dir``.
+    """
+    with TimeOrderedSpill(spill_dir, window.start_us, _ROW_DTYPES, time="at") as spill:
+        for chunk, lo in enumerate(range(0, accounts.count, CHUNK_CUSTOMERS)):
+            hi = min(lo + CHUNK_CUSTOMERS, accounts.count)
+            weeks = _Weeks(accounts, spans, lo, hi, window.end_us)
+            spill.add(_ChunkUsage(stream(seed, "usage", chunk), accounts, book, weeks, lo, hi).all_rows())
+        next_id = 1
+        for rows in spill.slabs():
+            count = len(rows["customer"])
+            yield {
+                "event_id": pa.array(np.arange(next_id, next_id + count, dtype=np.int64)),
+                "customer_id": lookup(ids.customer, rows["customer"]),
+                "contact_id": lookup(
+                    ids.contact, np.maximum(rows["contact"], 0), null=rows["contact"] == _NO_CONTACT
+                ),
+                "occurred_at": timestamps(rows["at"]),
+                "event_type": pick(USAGE_EVENT_TYPES, rows["kind"]),
+                "feature": pick(ALL_FEATURES, np.maximum(rows["feature"], 0), null=rows["feature"] < 0),
+                "quantity": pa.array(rows["quantity"]),
+            }
+            next_id += count
