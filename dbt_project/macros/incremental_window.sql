@@ -76,3 +76,32 @@
 {% macro day_start_literal(day) -%}
   cast('{{ day.isoformat() }} 00:00:00' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#-
+  The first day an incremental run of a state model reprocesses, or none when the run rebuilds it whole.
+  A state model keeps one row per entity as of the latest day it was built for (its watermark): a run
+  for that day or a later one folds in the events from incremental_window_start() on; a run for an
+  earlier day cannot take later events back out, so it rebuilds from all events up to its as-of date,
+  after delete_state_built_later() emptied the table.
+-#}
+{% macro state_window_start(watermark_column) -%}
+  {%- set window_start = incremental_window_start(watermark_column) -%}
+  {%- if window_start is none or state_built_later(watermark_column) -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return(window_start) }}
+{%- endmacro %}
+
+{#- Whether the state model was last built for a day after the as-of date (a past day is rebuilt). -#}
+{% macro state_built_later(watermark_column) -%}
+  {%- set later = run_query(
+      'select count(*) from ' ~ this ~ ' where ' ~ watermark_column ~ ' > ' ~ as_of_date()).columns[0].values()[0] -%}
+  {{ return(later > 0) }}
+{%- endmacro %}
+
+{#- Pre-hook of a state model: empty it when a past day is rebuilt (see state_window_start). -#}
+{% macro delete_state_built_later(watermark_column) -%}
+  {%- if execute and this is not none and is_incremental() and state_built_later(watermark_column) -%}
+    delete from {{ this }}
+  {%- endif -%}
+{%- endmacro %}

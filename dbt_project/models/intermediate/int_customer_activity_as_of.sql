@@ -17,20 +17,10 @@ activity_history as (
 
 ),
 
--- one pass over the snapshot events, per customer
+-- the latest seats and storage snapshots (a state model kept up to date run by run)
 snapshots as (
 
-    select
-        customer_id,
-        {{ latest_value('quantity', '(usage_date, quantity)', "event_type = 'seats_snapshot'") }} as seats_in_use,
-        max(case when event_type = 'seats_snapshot' then usage_date end) as seats_measured_on,
-        {{ latest_value('quantity', '(usage_date, quantity)', "event_type = 'storage_snapshot'") }}
-            as storage_used_gb,
-        max(case when event_type = 'storage_snapshot' then usage_date end) as storage_measured_on
-    from {{ ref('stg_app__usage_events') }}
-    where event_type in ('seats_snapshot', 'storage_snapshot')
-      and occurred_at < {{ as_of_cutoff() }}
-    group by customer_id
+    select * from {{ ref('int_usage_latest_snapshots') }}
 
 ),
 
