@@ -1,0 +1,31 @@
+"""What every scheduled dbt build is given: the logical date, unit tests left to CI, opt-in recent-row tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from lifecycle.orchestration import dbt_operator_kwargs, dbt_vars
+
+
+def test_scheduled_builds_compute_as_of_the_logical_date_and_test_every_row_by_default(monkeypatch):
+    monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
+    assert dbt_vars() == {"as_of_date": "{{ ds }}"}
+
+
+def test_recent_test_days_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", " 7 ")
+    assert dbt_vars() == {"as_of_date": "{{ ds }}", "recent_test_days": 7}
+
+
+@pytest.mark.parametrize("value", ["seven", "0", "-3", "2.5"])
+def test_a_malformed_recent_test_days_names_the_variable_and_the_fix(monkeypatch, value):
+    monkeypatch.setenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", value)
+    with pytest.raises(ValueError, match=r"LIFECYCLE_DBT_RECENT_TEST_DAYS must be a whole number.*unset it"):
+        dbt_vars()
+
+
+def test_scheduled_builds_leave_unit_tests_to_ci(monkeypatch):
+    monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
+    kwargs = dbt_operator_kwargs()
+    assert kwargs["dbt_cmd_flags"] == ["--exclude-resource-type", "unit_test"]
+    assert kwargs["vars"] == {"as_of_date": "{{ ds }}"}
