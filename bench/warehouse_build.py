@@ -1,8 +1,12 @@
-"""Warehouse build: the generator, a full ``dbt build`` and the next day's incremental build, at 100k
-and 1M customers, with wall time, CPU time and peak memory, and the heaviest models' compiled SQL run
-straight in DuckDB so the cost of dbt itself is known.
+"""Warehouse build: the generator, a full ``dbt build`` and the next day's incremental build, at 1k,
+100k and 1M customers, with wall time, CPU time and peak memory, and the heaviest models' compiled SQL
+run straight in DuckDB so the cost of dbt itself is known.
 
     flock /tmp/lifecycle-bench.lock .venv/bin/python bench/warehouse_build.py [--quick] [--customers N ...]
+        [--project-dir DIR] [--usage-order time|customer]
+
+1k customers is there for dbt's own floor: at that size the data costs next to nothing, so its build
+times are what dbt spends starting, parsing and running one query per node, at any size.
 
 For each size, in one run:
 
@@ -14,12 +18,16 @@ For each size, in one run:
    warehouse, with the profile's DuckDB settings. dbt / raw is the time dbt reported for the model
    over the raw time: above 1 is dbt's own overhead plus the models dbt ran beside it on its other
    threads (the raw run has the machine to itself).
-4. **next day**: ``dbt build`` as of 2026-11-21 (the landing already holds that day's events), on the
-   same warehouse and target folder, with ``recent_test_days: 7`` as a daily run sets it: the
-   incremental models reprocess a few days, every other model is rebuilt as of the new day.
-5. **next day, no unit tests**: the same build again (the same work: the same days are reprocessed)
-   with ``--exclude-resource-type unit_test``, as a scheduled run can skip the unit tests CI ran
-   (``--no-partial-parse``: a real next day changes ``as_of_date``, which makes dbt parse it all again).
+4. **next day**: the daily DAG's build as of 2026-11-21 (the landing already holds that day's events)
+   on the same warehouse and target folder: ``dbt build --exclude-resource-type unit_test`` with
+   ``recent_test_days: 7`` (``LIFECYCLE_DBT_RECENT_TEST_DAYS=7``): the incremental and state models
+   fold in a few days, every other model is rebuilt as of the new day.
+5. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
+   with dbt's unit tests too, as ``make build`` runs it (``--no-partial-parse``: a real next day
+   changes ``as_of_date``, which makes dbt parse it all again).
+
+``--usage-order customer`` rewrites the generated usage events sorted by customer (how the generator
+wrote them before it wrote them in time order), to measure what the landing order costs.
 
 Run it under ``flock /tmp/lifecycle-bench.lock`` (see docs/benchmarks.md), so two benchmarks never
 measure at once; other people's tests may still run. So each figure comes with the load: the
@@ -58,7 +66,7 @@ from lifecycle.export.ops_export import export_ops_store
 from lifecycle.ops_store import connect, migrate
 from lifecycle.settings import REPO_ROOT
 
-SIZES = (100_000, 1_000_000)
+SIZES = (1_000, 100_000, 1_000_000)
 SEED = 42
 FULL_AS_OF = date(2026, 11, 20)
 NEXT_DAY = date(2026, 11, 21)
@@ -257,17 +265,19 @@ class SizeResult:
     customers: int
     usage_events: int
     generator: Measured
-    builds: list[Build]  # full, next day, next day without unit tests
+    builds: list[Build]  # full, next day, next day with unit tests
     raw: list[RawRun]
     warehouse_mb: float
 
 
-def bench_size(customers: int, project: Path, workdir: Path) -> SizeResult:
+def bench_size(customers: int, project: Path, workdir: Path, usage_order: str) -> SizeResult:
     base = workdir / f"{customers}"
     base.mkdir(parents=True, exist_ok=True)
     landing, warehouse, work = base / "landing", base / "warehouse.duckdb", base / "dbt"
     print(f"\n{customers:,} customers: generating ...", flush=True)
     generator = generate(customers, landing, base)
+    if usage_order == "customer":
+        order_usage_by_customer(landing / "usage_events.parquet")
     with duckdb.connect() as conn:
         usage_events = conn.execute(
             f"select count(*) from read_parquet('{landing / 'usage_events.parquet'}')"
@@ -278,16 +288,28 @@ def bench_size(customers: int, project: Path, workdir: Path) -> SizeResult:
     print(f"  {full.measured.wall_s:.1f} s; raw SQL of the heaviest models ...", flush=True)
     raw = run_raw_sql(project, warehouse, full)
     print("  next day ...", flush=True)
-    next_day = dbt_build("next day", project, landing, warehouse, work, NEXT_DAY)
-    print(f"  {next_day.measured.wall_s:.1f} s; next day again, no unit tests ...", flush=True)
-    no_unit = dbt_build(
-        "next day, no unit tests", project, landing, warehouse, work, NEXT_DAY,
-        "--exclude-resource-type", "unit_test", "--no-partial-parse",
-    )  # fmt: skip
-    print(f"  {no_unit.measured.wall_s:.1f} s", flush=True)
-    return SizeResult(
-        customers, usage_events, generator, [full, next_day, no_unit], raw, warehouse.stat().st_size / 1e6
+    next_day = dbt_build(
+        "next day", project, landing, warehouse, work, NEXT_DAY, "--exclude-resource-type", "unit_test"
     )
+    print(f"  {next_day.measured.wall_s:.1f} s; next day again, with unit tests ...", flush=True)
+    with_unit = dbt_build(
+        "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY, "--no-partial-parse"
+    )
+    print(f"  {with_unit.measured.wall_s:.1f} s", flush=True)
+    return SizeResult(
+        customers, usage_events, generator, [full, next_day, with_unit], raw, warehouse.stat().st_size / 1e6
+    )
+
+
+def order_usage_by_customer(path: Path) -> None:
+    """Rewrite the usage events sorted by customer, as the generator once wrote them (not timed)."""
+    sorted_path = path.with_name(".by_customer.parquet")
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"copy (select * from read_parquet('{path}') order by customer_id, occurred_at, event_id) "
+            f"to '{sorted_path}' (format parquet, compression zstd)"
+        )
+    sorted_path.replace(path)
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -315,7 +337,7 @@ def summary_table(sizes: list[SizeResult]) -> str:
 
 
 def nodes_table(size: SizeResult) -> str:
-    full, next_day, no_unit = (build.node_seconds for build in size.builds)
+    full, next_day, with_unit = (build.node_seconds for build in size.builds)
     heaviest = sorted(full, key=full.__getitem__, reverse=True)[:SHOWN_NODES]
     rows: list[list[object]] = [
         [
@@ -323,7 +345,7 @@ def nodes_table(size: SizeResult) -> str:
             node.split(".")[2][:60],
             full[node],
             next_day.get(node, ""),
-            no_unit.get(node, ""),
+            with_unit.get(node, ""),
         ]
         for node in heaviest
     ]
@@ -337,11 +359,12 @@ def nodes_table(size: SizeResult) -> str:
         ]
     )
     unit = [
-        sum(v for k, v in times.items() if k.startswith("unit_test.")) for times in (full, next_day, no_unit)
+        sum(v for k, v in times.items() if k.startswith("unit_test."))
+        for times in (full, next_day, with_unit)
     ]
     rows.append(["", "of all: unit tests", *unit])
-    rows.append(["", "sum over all nodes", *(sum(times.values()) for times in (full, next_day, no_unit))])
-    return table(["kind", "node", "full s", "next day s", "next day, no unit tests s"], rows)
+    rows.append(["", "sum over all nodes", *(sum(times.values()) for times in (full, next_day, with_unit))])
+    return table(["kind", "node", "full s", "next day s", "next day, with unit tests s"], rows)
 
 
 def raw_table(size: SizeResult) -> str:
@@ -370,20 +393,27 @@ def project_state(project: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100k customers only")
+    parser.add_argument("--quick", action="store_true", help="1k and 100k customers only")
     parser.add_argument("--customers", type=int, nargs="+", help=f"sizes to run (default {SIZES})")
     parser.add_argument("--project-dir", type=Path, default=REPO_ROOT / "dbt_project", help="dbt project")
     parser.add_argument("--workdir", type=Path, help="where data goes (default: a new folder in /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the landing folders and warehouses")
+    parser.add_argument(
+        "--usage-order",
+        choices=("time", "customer"),
+        default="time",
+        help="usage events as generated (time) or rewritten sorted by customer",
+    )
     args = parser.parse_args(argv)
-    sizes = args.customers or ([SIZES[0]] if args.quick else list(SIZES))
+    sizes = args.customers or (list(SIZES[:2]) if args.quick else list(SIZES))
     project = args.project_dir.resolve()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="warehouse_bench_", dir="/tmp"))
     print(f"Warehouse build benchmark: {machine()}\n{project_state(project)}; data in {workdir}")
+    print(f"usage events in {args.usage_order} order")
     results = []
     try:
         for customers in sizes:
-            results.append(bench_size(customers, project, workdir))
+            results.append(bench_size(customers, project, workdir, args.usage_order))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
