@@ -210,6 +210,46 @@ def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain
     assert "R&amp;D &lt;Labs&gt;" in content(recorded[planned[0].message_key], "html")
 
 
+def test_values_too_long_for_substitutions_go_into_the_content_of_their_own_request(
+    engine, settings, sendgrid
+):
+    """SendGrid refuses more than 10,000 bytes of substitutions in a personalization: a recipient whose
+    company name alone is longer still gets exactly the plain rendering, in a request of its own, while
+    the others share one."""
+    base = {**sample_context("cross_sell", "day_0"), "locale": "en-US"}
+    companies = ["Short Co", "Acme & Sons " * 450, "Other Co"]  # 5,400 characters, twice (text and HTML)
+    planned = [
+        dataclasses.replace(
+            message(i, template="cross_sell_day_0"),
+            message_key=f"cross_sell:C{i:05d}:{AS_OF}:day_0",
+            sequence="cross_sell",
+            step="day_0",
+            context={**base, "company_name": company},
+        )
+        for i, company in enumerate(companies)
+    ]
+    ledger.plan(engine, planned, now=NOW)
+    assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 3}
+    accepted = [json.loads(r["body"]) for r in sendgrid.requests() if r["status"] == 202]
+    assert [r for r in sendgrid.requests() if r["status"] != 202] == []
+    assert sorted(len(body["personalizations"]) for body in accepted) == [1, 2]
+    alone = next(body for body in accepted if len(body["personalizations"]) == 1)
+    assert "substitutions" not in alone["personalizations"][0]
+    renderer = TemplateRenderer(settings.templates_dir)
+    recorded = {m["custom_args"]["lc_message_key"]: m for m in sendgrid.messages()}
+    for sent in planned:
+        link = unsubscribe_url(settings.public_base_url, SECRET, sent.message_key)
+        plain = renderer.render_email(
+            sent.template, channel_context(sent.context, settings.brand, "email", link)
+        )
+        got = recorded[sent.message_key]
+        assert (got["subject"], content(got, "html"), content(got, "plain")) == (
+            plain.subject,
+            plain.html,
+            plain.text,
+        )
+
+
 def test_bad_rows_fail_alone_while_the_batch_goes_on(engine, settings, sendgrid):
     planned = [message(i) for i in range(5)]
     planned += [

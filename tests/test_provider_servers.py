@@ -258,6 +258,15 @@ def _without_from() -> dict[str, Any]:
             "personalizations.0.custom_args",
             id="custom-args-over-10000-bytes",
         ),
+        pytest.param(
+            mail(
+                personalizations=[
+                    {"to": [{"email": "a@example.com"}], "substitutions": {"-name-": "x" * 9_990}}
+                ]
+            ),
+            "personalizations.0.substitutions",
+            id="substitutions-over-10000-bytes",
+        ),
         pytest.param(mail(content=[]), "content", id="no-content"),
     ],
 )

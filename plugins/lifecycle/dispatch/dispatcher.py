@@ -45,6 +45,7 @@ from lifecycle.dispatch.email_batches import (
     group_into_batches,
     recipient_content_hash,
     substitutions_for,
+    within_substitution_limit,
 )
 from lifecycle.dispatch.rate_limit import TokenBucket
 from lifecycle.dispatch.send_mode import SendMode
@@ -433,11 +434,14 @@ class Dispatcher:
         # the brand's fields are the same for everyone: as substitutions they would only grow each request
         personal = [name for name in context if name not in BRAND_FIELDS]
         substituted = self.batch_renderer.substituted(message.template, context, personal)
+        substitutions = substitutions_for(context, substituted)
+        if not within_substitution_limit(substitutions):
+            # values too long for SendGrid's substitutions go into the content: a request of its own
+            substituted, substitutions = (), {}
         try:
             rendered, digest = self.batch_renderer.render(message.template, context, substituted)
         except TemplateProblem as exc:
             return Outcome(key, FAILED, "template_error", str(exc))
-        substitutions = substitutions_for(context, substituted)
         personalization = Personalization(
             message_key=key,
             to_email=to_email,

@@ -26,6 +26,9 @@ from lifecycle.providers.sendgrid_email import MailRequest, Personalization
 from lifecycle.templating import RenderedEmail, TemplateRenderer
 
 MAX_PERSONALIZATIONS = 1000
+# SendGrid: "the total collective size of your substitutions may not exceed 10,000 bytes per
+# personalization object". Measured as their JSON, which is never smaller than what SendGrid counts.
+MAX_SUBSTITUTION_BYTES = 10_000
 # One encoder for every cache key: json.dumps with options builds a new encoder per call.
 _CACHE_KEY = json.JSONEncoder(sort_keys=True, default=str)
 
@@ -133,6 +136,11 @@ def substitutions_for(context: dict[str, Any], substituted: tuple[str, ...]) -> 
         values[_tag("t", name)] = value
         values[_tag("h", name)] = str(escape(value))
     return values
+
+
+def within_substitution_limit(substitutions: dict[str, str]) -> bool:
+    """Whether SendGrid accepts these substitutions in one personalization (see MAX_SUBSTITUTION_BYTES)."""
+    return len(json.dumps(substitutions).encode()) <= MAX_SUBSTITUTION_BYTES
 
 
 def recipient_content_hash(shared_digest: str, substitutions: dict[str, str]) -> str:

@@ -39,6 +39,7 @@ from lifecycle.provider_servers.store import Record
 DEFAULT_API_KEY = "SG.local-sandbox.provider-server-key"
 MAX_RECIPIENTS = 1000
 MAX_CUSTOM_ARGS_BYTES = 10_000
+MAX_SUBSTITUTIONS_BYTES = 10_000  # per personalization (the mail send document, `substitutions`)
 MAX_REQUEST_BYTES = 30 * 1024 * 1024
 EVENTS_PER_POST = 500
 EVENT_NAMES = frozenset(
@@ -304,6 +305,13 @@ def _unwritten_rules(payload: dict[str, Any]) -> list[Problem]:
                         )
                     )
                 seen.add(email)
+        if len(json.dumps(p.get("substitutions", {})).encode()) > MAX_SUBSTITUTIONS_BYTES:
+            problems.append(
+                Problem(
+                    f"personalizations.{i}.substitutions",
+                    "The total size of substitutions may not exceed 10,000 bytes per personalization.",
+                )
+            )
         merged = {**payload.get("custom_args", {}), **p.get("custom_args", {})}
         if any(not isinstance(v, str) for v in merged.values()):
             problems.append(
