@@ -165,22 +165,10 @@ def test_email_goes_out_in_batches_of_1000_with_key_unsubscribe_and_category(eng
     assert len(sendgrid.messages()) == 2500
 
 
-def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain_rendering(
-    engine, settings, sendgrid
-):
-    """cross_sell_day_0 prints the name, company and reason bare (substituted per recipient) and only
-    tests need_signal: recipients differing in those share a request. A different add-on changes the
-    rendered text (a separate request), and so does a missing company, which stays in the rendering."""
+def cross_sell_messages(people: list[dict]) -> list[ledger.PlannedMessage]:
+    """cross_sell day_0 messages with the sample context, each overridden by one person's fields."""
     base = {**sample_context("cross_sell", "day_0"), "locale": "en-US"}
-    people = [
-        {"first_name": "Ann", "company_name": "R&D <Labs>", "entry_reason": "Since your team used automation 71 times.",
-         "need_signal": "used automation 71 times in the last 28 days"},
-        {"first_name": "Bo", "company_name": "Fjörd Health", "entry_reason": "Since your team used automation 3 times.",
-         "need_signal": "used automation 3 times in the last 28 days"},
-        {"first_name": "Cy", "company_name": None, "entry_reason": "Since your team used automation 9 times."},
-        {"first_name": "Di", "recommended_addon_id": "api_addon", "recommended_addon_name": "API Plus"},
-    ]  # fmt: skip
-    planned = [
+    return [
         dataclasses.replace(
             message(i, template="cross_sell_day_0"),
             message_key=f"cross_sell:C{i:05d}:{AS_OF}:day_0",
@@ -190,10 +178,11 @@ def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain
         )
         for i, person in enumerate(people)
     ]
-    ledger.plan(engine, planned, now=NOW)
-    assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 4}
-    accepted = [json.loads(r["body"]) for r in sendgrid.requests() if r["status"] == 202]
-    assert sorted(len(body["personalizations"]) for body in accepted) == [1, 1, 2]
+
+
+def assert_each_got_the_plain_rendering(settings, sendgrid, planned: list[ledger.PlannedMessage]) -> dict:
+    """Every recipient received exactly what the plain renderer makes of their message (subject, HTML and
+    text, after SendGrid's substitutions); returns the recorded emails by message key."""
     renderer = TemplateRenderer(settings.templates_dir)
     recorded = {m["custom_args"]["lc_message_key"]: m for m in sendgrid.messages()}
     for sent in planned:
@@ -207,6 +196,29 @@ def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain
             plain.html,
             plain.text,
         )
+    return recorded
+
+
+def test_recipients_of_a_sequence_step_share_a_request_and_get_exactly_the_plain_rendering(
+    engine, settings, sendgrid
+):
+    """cross_sell_day_0 prints the name, company and reason bare (substituted per recipient) and only
+    tests need_signal: recipients differing in those share a request. A different add-on changes the
+    rendered text (a separate request), and so does a missing company, which stays in the rendering."""
+    people = [
+        {"first_name": "Ann", "company_name": "R&D <Labs>", "entry_reason": "Since your team used automation 71 times.",
+         "need_signal": "used automation 71 times in the last 28 days"},
+        {"first_name": "Bo", "company_name": "Fjörd Health", "entry_reason": "Since your team used automation 3 times.",
+         "need_signal": "used automation 3 times in the last 28 days"},
+        {"first_name": "Cy", "company_name": None, "entry_reason": "Since your team used automation 9 times."},
+        {"first_name": "Di", "recommended_addon_id": "api_addon", "recommended_addon_name": "API Plus"},
+    ]  # fmt: skip
+    planned = cross_sell_messages(people)
+    ledger.plan(engine, planned, now=NOW)
+    assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 4}
+    accepted = [json.loads(r["body"]) for r in sendgrid.requests() if r["status"] == 202]
+    assert sorted(len(body["personalizations"]) for body in accepted) == [1, 1, 2]
+    recorded = assert_each_got_the_plain_rendering(settings, sendgrid, planned)
     assert "R&amp;D &lt;Labs&gt;" in content(recorded[planned[0].message_key], "html")
 
 
@@ -216,18 +228,8 @@ def test_values_too_long_for_substitutions_go_into_the_content_of_their_own_requ
     """SendGrid refuses more than 10,000 bytes of substitutions in a personalization: a recipient whose
     company name alone is longer still gets exactly the plain rendering, in a request of its own, while
     the others share one."""
-    base = {**sample_context("cross_sell", "day_0"), "locale": "en-US"}
     companies = ["Short Co", "Acme & Sons " * 450, "Other Co"]  # 5,400 characters, twice (text and HTML)
-    planned = [
-        dataclasses.replace(
-            message(i, template="cross_sell_day_0"),
-            message_key=f"cross_sell:C{i:05d}:{AS_OF}:day_0",
-            sequence="cross_sell",
-            step="day_0",
-            context={**base, "company_name": company},
-        )
-        for i, company in enumerate(companies)
-    ]
+    planned = cross_sell_messages([{"company_name": company} for company in companies])
     ledger.plan(engine, planned, now=NOW)
     assert dispatch(engine, settings, sendgrid).as_dict() == {"sent": 3}
     accepted = [json.loads(r["body"]) for r in sendgrid.requests() if r["status"] == 202]
@@ -235,19 +237,7 @@ def test_values_too_long_for_substitutions_go_into_the_content_of_their_own_requ
     assert sorted(len(body["personalizations"]) for body in accepted) == [1, 2]
     alone = next(body for body in accepted if len(body["personalizations"]) == 1)
     assert "substitutions" not in alone["personalizations"][0]
-    renderer = TemplateRenderer(settings.templates_dir)
-    recorded = {m["custom_args"]["lc_message_key"]: m for m in sendgrid.messages()}
-    for sent in planned:
-        link = unsubscribe_url(settings.public_base_url, SECRET, sent.message_key)
-        plain = renderer.render_email(
-            sent.template, channel_context(sent.context, settings.brand, "email", link)
-        )
-        got = recorded[sent.message_key]
-        assert (got["subject"], content(got, "html"), content(got, "plain")) == (
-            plain.subject,
-            plain.html,
-            plain.text,
-        )
+    assert_each_got_the_plain_rendering(settings, sendgrid, planned)
 
 
 def test_bad_rows_fail_alone_while_the_batch_goes_on(engine, settings, sendgrid):
