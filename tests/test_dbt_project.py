@@ -8,6 +8,7 @@ stop the build with a message naming the model and column.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -376,6 +377,37 @@ def test_incremental_rerun_matches_the_first_build(builds: dict[str, object], wa
     first = builds["marts_as_of"]
     for mart in COMPARED_MARTS:
         assert mart_rows(warehouse, mart) == first[mart], f"{mart} changed on the incremental re-run"  # type: ignore[index]
+
+
+def test_a_new_day_from_the_environment_keeps_partial_parsing_and_compiles_for_that_day(
+    landing: Path, tmp_path: Path
+) -> None:
+    """The DAG passes the day in LIFECYCLE_AS_OF: a var would make dbt parse the whole project again
+    every day; the environment variable is read only when models compile, so dbt parses nothing anew
+    for a new day (perf_info.json counts the files it parsed), and the SQL is still for that day."""
+    env = {
+        **os.environ,
+        "LIFECYCLE_LANDING_DIR": str(landing),
+        "LIFECYCLE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    common = ["--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target", "duckdb",
+              "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")]  # fmt: skip
+
+    def dbt(day: date, *command: str) -> None:
+        done = subprocess.run(
+            [str(DBT), *command, *common], cwd=REPO, env={**env, "LIFECYCLE_AS_OF": day.isoformat()},
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    dbt(EARLIER, "parse")
+    dbt(AS_OF, "parse")
+    perf = json.loads((tmp_path / "target" / "perf_info.json").read_text())
+    assert perf["is_partial_parse_enabled"] and perf["parsed_path_count"] == 0, perf
+    dbt(AS_OF, "compile", "--select", "int_usage_recent_days")
+    compiled = next((tmp_path / "target" / "compiled").rglob("int_usage_recent_days.sql")).read_text()
+    assert f"< cast('{(AS_OF + timedelta(days=1)).isoformat()} 00:00:00'" in compiled
 
 
 # --- bad input -------------------------------------------------------------------------------------

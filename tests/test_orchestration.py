@@ -7,14 +7,14 @@ import pytest
 from lifecycle.orchestration import dbt_operator_kwargs, dbt_vars
 
 
-def test_scheduled_builds_compute_as_of_the_logical_date_and_test_every_row_by_default(monkeypatch):
+def test_scheduled_builds_test_every_row_by_default(monkeypatch):
     monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
-    assert dbt_vars() == {"as_of_date": "{{ ds }}"}
+    assert dbt_vars() == {}
 
 
 def test_recent_test_days_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", " 7 ")
-    assert dbt_vars() == {"as_of_date": "{{ ds }}", "recent_test_days": 7}
+    assert dbt_vars() == {"recent_test_days": 7}
 
 
 @pytest.mark.parametrize("value", ["seven", "0", "-3", "2.5"])
@@ -24,8 +24,10 @@ def test_a_malformed_recent_test_days_names_the_variable_and_the_fix(monkeypatch
         dbt_vars()
 
 
-def test_scheduled_builds_leave_unit_tests_to_ci(monkeypatch):
+def test_scheduled_builds_leave_unit_tests_to_ci_and_get_the_day_from_the_environment(monkeypatch):
     monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
     kwargs = dbt_operator_kwargs()
     assert kwargs["dbt_cmd_flags"] == ["--exclude-resource-type", "unit_test"]
-    assert kwargs["vars"] == {"as_of_date": "{{ ds }}"}
+    # the logical date as an environment variable, so the vars (and dbt's partial parse) stay the same
+    assert kwargs["env"]["LIFECYCLE_AS_OF"] == "{{ ds }}"
+    assert kwargs["vars"] == {}

@@ -1,13 +1,17 @@
 {#-
   The as-of date every model is computed for.
   Order: var `as_of_date` (`--vars '{as_of_date: 2026-11-20}'`), else env LIFECYCLE_AS_OF, else today.
+  Scheduled runs use the environment variable: a var that changes makes dbt parse the whole project
+  again, the environment variable does not (it is read only when models compile, see below).
   Events count when they happened on or before the end of that day (UTC): `occurred_at < as_of_cutoff()`.
 -#}
 
 {% macro as_of_date_string() -%}
   {%- set raw = var('as_of_date', none) -%}
   {%- if raw is none or (raw | string | trim) == '' -%}
-    {%- set raw = env_var('LIFECYCLE_AS_OF', '') -%}
+    {#- read when models run, never while dbt parses: dbt re-parses what read an env var at parse time
+        once its value changes, and this one changes every day (a var makes dbt parse it all again) -#}
+    {%- set raw = env_var('LIFECYCLE_AS_OF', '') if execute else '' -%}
   {%- endif -%}
   {%- if raw is none or (raw | string | trim) == '' -%}
     {%- set raw = modules.datetime.date.today().isoformat() -%}
