@@ -167,6 +167,28 @@ def test_value_outside_the_accepted_list(landing: Path) -> None:
     assert "'dunning'" in problem.problem and "payment_failed" in problem.fix and len(problem.examples) == 5
 
 
+@pytest.mark.parametrize("order", ["customer_id, occurred_at", "occurred_at"])
+def test_usage_events_out_of_time_order_warn_with_the_fix(landing: Path, order: str) -> None:
+    path = landing / "usage_events.parquet"
+    staged = landing / "usage_events.staged"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{path}') ORDER BY {order}) TO '{staged}' "
+        "(FORMAT parquet, ROW_GROUP_SIZE 4096)"
+    )
+    staged.replace(path)
+    problems = check_landing(landing)
+    if order == "occurred_at":
+        assert problems == []
+        return
+    problem = only_problem(problems)
+    assert (problem.file, problem.column, problem.severity) == (
+        "usage_events.parquet",
+        "occurred_at",
+        "warning",
+    )
+    assert "not in time order" in problem.problem and "sorted by occurred_at" in problem.fix
+
+
 def test_a_folder_of_parquet_files_is_one_table(landing: Path) -> None:
     folder = landing / "usage_events"
     folder.mkdir()

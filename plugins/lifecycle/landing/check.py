@@ -7,7 +7,7 @@ is scanned once for all its rules, foreign keys included, so tens of millions of
 Severity: ``error`` for what breaks the models or silently loses rows (missing files or columns,
 incompatible types, bad keys, unknown codes, orphans); ``warning`` for what the pipeline survives row
 by row (an unreachable phone number or address, an unknown time zone falls back to the country's
-zone) and for castable but lossy types.
+zone), for castable but lossy types, and for event files not in time order (slow, not wrong).
 """
 
 from __future__ import annotations
@@ -26,6 +26,12 @@ from .contract import CONTRACT, Column, Table
 Severity = Literal["error", "warning"]
 MAX_EXAMPLES = 5
 _CONTRACT_DOC = "docs/data-contract.md"
+# Event tables the daily build reads by recent time ranges: their row groups should follow that column.
+_TIME_ORDERED = {"usage_events": "occurred_at"}
+# Row groups whose time ranges add up to more than this many times the table's whole range overlap:
+# a read of a few recent days cannot skip them. In time order the ranges add up to about 1.
+_MAX_TIME_OVERLAP = 2.0
+_MIN_ROW_GROUPS = 4  # fewer row groups have little to skip either way
 
 # DuckDB types a file may use for each contract type: exact or safe widening, or castable but lossy.
 _SAFE_TYPES = {
@@ -340,6 +346,9 @@ class _Checker:
         key = source.table.key
         if key.name in source.usable:
             self._check_duplicates(source, key.name)
+        time_column = _TIME_ORDERED.get(source.table.name)
+        if time_column in source.usable:
+            self._check_time_order(source, time_column)
 
     def _null_counts(self, source: _Source) -> dict[str, int]:
         """Null counts per column from the row-group statistics, for columns every file has them for."""
@@ -383,6 +392,28 @@ class _Checker:
                 f"keep one row per {key} (deduplicate the export)",
                 [value for (value,) in examples],
             )
+
+    def _check_time_order(self, source: _Source, column: str) -> None:
+        """Warn when the row groups' time ranges overlap (from the Parquet statistics: no scan)."""
+        ranges = (
+            f"SELECT TRY_CAST(stats_min_value AS TIMESTAMP) AS low, TRY_CAST(stats_max_value AS TIMESTAMP) AS high "
+            f"FROM parquet_metadata({_literal(source.files)}) WHERE path_in_schema = {_literal(column)}"
+        )
+        groups, covered, whole = self.rows(
+            f"SELECT count(*), sum(epoch(high) - epoch(low)), epoch(max(high)) - epoch(min(low)) FROM ({ranges}) "
+            f"WHERE low IS NOT NULL AND high IS NOT NULL"
+        )[0]
+        if groups < _MIN_ROW_GROUPS or not whole or covered / whole <= _MAX_TIME_OVERLAP:
+            return
+        self.report(
+            source.label,
+            column,
+            f"rows are not in time order: each of its {groups} row groups spans on average "
+            f"{covered / groups / 86400:,.0f} of the {whole / 86400:,.0f} days, so reads of recent days "
+            "(every daily build) scan the whole table",
+            f"write the rows sorted by {column}, or append them day by day ({_CONTRACT_DOC})",
+            severity="warning",
+        )
 
     def _strictly_ascending(self, sql: str) -> bool:
         """Whether the single column ``sql`` returns is non-null and strictly ascending, batch by batch."""
