@@ -23,7 +23,7 @@ For each size, in one run:
    ``recent_test_days: 7`` (``LIFECYCLE_DBT_RECENT_TEST_DAYS=7``): the incremental and state models
    fold in a few days, every other model is rebuilt as of the new day.
 5. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
-   with dbt's unit tests too, as ``make build`` runs it (``--no-partial-parse``: a real next day
+   with dbt's unit tests too, as ``make dbt-build`` runs it (``--no-partial-parse``: a real next day
    changes ``as_of_date``, which makes dbt parse it all again).
 
 ``--usage-order customer`` rewrites the generated usage events sorted by customer (how the generator
