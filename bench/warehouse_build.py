@@ -12,7 +12,9 @@ For each size, in one run:
 
 1. **generator**: ``generate-business --customers N --seed 42 --end 2026-11-21`` into a landing folder,
    plus an (empty) ops ledger export, as the daily DAG writes before dbt runs.
-2. **full build**: ``dbt build`` as of 2026-11-20 into a new DuckDB file (every test on every row).
+2. **full build**: the daily DAG's first build of a deployment, as of 2026-11-20, into a new DuckDB
+   file: ``dbt build``, every test on every row, the day in ``LIFECYCLE_AS_OF`` and no dbt file log
+   (``lifecycle.orchestration``).
 3. **raw SQL**: the compiled SQL of the heaviest models of that build (from ``run_results.json``),
    each run alone as ``create table ... as <compiled SQL>`` on a DuckDB connection to the same
    warehouse, with the profile's DuckDB settings. dbt / raw is the time dbt reported for the model
@@ -21,10 +23,13 @@ For each size, in one run:
 4. **next day**: the daily DAG's build as of 2026-11-21 (the landing already holds that day's events)
    on the same warehouse and target folder: ``dbt build --exclude-resource-type unit_test`` with
    ``recent_test_days: 7`` (``LIFECYCLE_DBT_RECENT_TEST_DAYS=7``): the incremental and state models
-   fold in a few days, every other model is rebuilt as of the new day.
+   fold in a few days, every other model is rebuilt as of the new day. Before it, an untimed
+   ``dbt parse`` with the same vars leaves dbt's parse state as the previous day's build would have,
+   so dbt parses only what changed, as in a deployment.
 5. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
-   with dbt's unit tests too, as ``make dbt-build`` runs it (``--no-partial-parse``: a real next day
-   changes ``as_of_date``, which makes dbt parse it all again).
+   with dbt's unit tests and dbt's debug file log, as ``make dbt-build`` runs it
+   (``--no-partial-parse``: ``make dbt-build`` passes the day in ``--vars`` too, which makes dbt parse
+   it all again on a new day).
 
 ``--usage-order customer`` rewrites the generated usage events sorted by customer (how the generator
 wrote them before it wrote them in time order), to measure what the landing order costs.
@@ -64,6 +69,7 @@ from _common import machine, table
 
 from lifecycle.export.ops_export import export_ops_store
 from lifecycle.ops_store import connect, migrate
+from lifecycle.orchestration import dbt_file_logging
 from lifecycle.settings import REPO_ROOT
 
 SIZES = (1_000, 100_000, 1_000_000)
@@ -187,23 +193,30 @@ class Build:
 
 
 def dbt_build(
-    name: str, project: Path, landing: Path, warehouse: Path, work: Path, as_of: date, *extra: str
+    name: str,
+    project: Path,
+    landing: Path,
+    warehouse: Path,
+    work: Path,
+    as_of: date,
+    *extra: str,
+    recent_test_days: int | None = None,
+    scheduled: bool = True,
 ) -> Build:
-    """``dbt build`` as the tests run it (own target and log folders), as of ``as_of``."""
-    env = {
-        **os.environ,
-        "LIFECYCLE_LANDING_DIR": str(landing),
-        "LIFECYCLE_WAREHOUSE_PATH": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    env.pop("LIFECYCLE_AS_OF", None)
-    daily_vars = f", recent_test_days: {RECENT_TEST_DAYS}" if as_of != FULL_AS_OF else ""
+    """``dbt build`` as of ``as_of`` with its own target and log folders.
+
+    The day goes in ``LIFECYCLE_AS_OF``, as the daily DAG passes it, so dbt's partial parse survives a new
+    day. ``scheduled``: also without dbt's file log, as the DAG's builds run (lifecycle.orchestration);
+    otherwise with it, as ``make dbt-build`` runs."""
     command = [
         str(VENV_BIN / "dbt"), "build",
         "--project-dir", str(project), "--profiles-dir", str(project), "--target", "duckdb",
-        "--vars", f"{{as_of_date: {as_of.isoformat()}{daily_vars}}}",
+        *daily_vars(recent_test_days),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *extra,
     ]  # fmt: skip
+    env = dbt_env(landing, warehouse, as_of)
+    if scheduled:
+        env.update(dbt_file_logging())
     work.mkdir(parents=True, exist_ok=True)
     log = work / f"{name.replace(' ', '_').replace(',', '')}.log"
     results_file = work / "target" / "run_results.json"
@@ -215,6 +228,34 @@ def dbt_build(
         print(f"  dbt build ({name}) FAILED (exit {measured.returncode}); tail of {log}:")
         print("    " + "\n    ".join(log.read_text().splitlines()[-15:]))
     return Build(name, measured, json.loads(results_file.read_text()))
+
+
+def dbt_env(landing: Path, warehouse: Path, as_of: date) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LIFECYCLE_LANDING_DIR": str(landing),
+        "LIFECYCLE_WAREHOUSE_PATH": str(warehouse),
+        "LIFECYCLE_AS_OF": as_of.isoformat(),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def daily_vars(recent_test_days: int | None) -> list[str]:
+    return ["--vars", f"{{recent_test_days: {recent_test_days}}}"] if recent_test_days else []
+
+
+def parse_as_the_day_before(project: Path, landing: Path, warehouse: Path, work: Path, as_of: date) -> None:
+    """Untimed: leave dbt's parse state as the previous day's scheduled build left it (the same vars), so
+    the next day's build parses only what changed, as a deployment's daily builds do."""
+    command = [
+        str(VENV_BIN / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target", "duckdb", *daily_vars(RECENT_TEST_DAYS),
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+    ]  # fmt: skip
+    env = {**dbt_env(landing, warehouse, as_of), **dbt_file_logging()}
+    done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"dbt parse failed (exit {done.returncode}):\n{done.stdout[-2000:]}")
 
 
 def duckdb_profile(project: Path) -> dict[str, Any]:
@@ -288,13 +329,16 @@ def bench_size(customers: int, project: Path, workdir: Path, usage_order: str) -
     print(f"  {full.measured.wall_s:.1f} s; raw SQL of the heaviest models ...", flush=True)
     raw = run_raw_sql(project, warehouse, full)
     print("  next day ...", flush=True)
+    parse_as_the_day_before(project, landing, warehouse, work, FULL_AS_OF)
     next_day = dbt_build(
-        "next day", project, landing, warehouse, work, NEXT_DAY, "--exclude-resource-type", "unit_test"
-    )
+        "next day", project, landing, warehouse, work, NEXT_DAY, "--exclude-resource-type", "unit_test",
+        recent_test_days=RECENT_TEST_DAYS,
+    )  # fmt: skip
     print(f"  {next_day.measured.wall_s:.1f} s; next day again, with unit tests ...", flush=True)
     with_unit = dbt_build(
-        "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY, "--no-partial-parse"
-    )
+        "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY, "--no-partial-parse",
+        recent_test_days=RECENT_TEST_DAYS, scheduled=False,
+    )  # fmt: skip
     print(f"  {with_unit.measured.wall_s:.1f} s", flush=True)
     return SizeResult(
         customers, usage_events, generator, [full, next_day, with_unit], raw, warehouse.stat().st_size / 1e6

@@ -1,4 +1,5 @@
-"""What every scheduled dbt build is given: the logical date, unit tests left to CI, opt-in recent-row tests."""
+"""What every scheduled dbt build is given: the logical date, unit tests left to CI, opt-in recent-row tests,
+no throw-away file log."""
 
 from __future__ import annotations
 
@@ -31,3 +32,10 @@ def test_scheduled_builds_leave_unit_tests_to_ci_and_get_the_day_from_the_enviro
     # the logical date as an environment variable, so the vars (and dbt's partial parse) stay the same
     assert kwargs["env"]["LIFECYCLE_AS_OF"] == "{{ ds }}"
     assert kwargs["vars"] == {}
+
+
+def test_scheduled_builds_write_no_file_log_unless_the_operator_asks(monkeypatch):
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    assert dbt_operator_kwargs()["env"]["DBT_LOG_LEVEL_FILE"] == "none"
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
+    assert dbt_operator_kwargs()["env"]["DBT_LOG_LEVEL_FILE"] == "debug"

@@ -47,10 +47,20 @@ def dbt_operator_kwargs() -> dict[str, Any]:
         "dbt_cmd_flags": ["--exclude-resource-type", "unit_test"],
         # the day goes in the environment, not in --vars: a var that changes makes dbt parse the whole
         # project again every day (about 3 s), the environment variable is read only when models run
-        "env": {**settings.dbt_env(), "LIFECYCLE_AS_OF": "{{ ds }}"},
+        "env": {**settings.dbt_env(), "LIFECYCLE_AS_OF": "{{ ds }}", **dbt_file_logging()},
         "install_deps": False,
         "pool": DBT_POOL,
     }
+
+
+def dbt_file_logging() -> dict[str, str]:
+    """dbt's file log level for scheduled builds: none unless DBT_LOG_LEVEL_FILE says otherwise.
+
+    Cosmos runs dbt in a temporary copy of the project, so the debug log dbt writes there (every query
+    of every node) is deleted with it when the task ends, and writing it costs a build about a second
+    (docs/benchmarks.md). What an operator reads, the task log, is dbt's console output and keeps it all.
+    """
+    return {"DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "").strip() or "none"}
 
 
 def dbt_vars() -> dict[str, Any]:
