@@ -208,12 +208,7 @@ def dbt_build(
     The day goes in ``LIFECYCLE_AS_OF``, as the daily DAG passes it, so dbt's partial parse survives a new
     day. ``scheduled``: also without dbt's file log, as the DAG's builds run (lifecycle.orchestration);
     otherwise with it, as ``make dbt-build`` runs."""
-    command = [
-        str(VENV_BIN / "dbt"), "build",
-        "--project-dir", str(project), "--profiles-dir", str(project), "--target", "duckdb",
-        *daily_vars(recent_test_days),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *extra,
-    ]  # fmt: skip
+    command = [*dbt_command("build", project, work, recent_test_days), *extra]
     env = dbt_env(landing, warehouse, as_of)
     if scheduled:
         env.update(dbt_file_logging())
@@ -240,19 +235,21 @@ def dbt_env(landing: Path, warehouse: Path, as_of: date) -> dict[str, str]:
     }
 
 
-def daily_vars(recent_test_days: int | None) -> list[str]:
-    return ["--vars", f"{{recent_test_days: {recent_test_days}}}"] if recent_test_days else []
+def dbt_command(verb: str, project: Path, work: Path, recent_test_days: int | None) -> list[str]:
+    """A dbt command on the project with its own target and log folders; the vars the DAG would pass."""
+    daily_vars = ["--vars", f"{{recent_test_days: {recent_test_days}}}"] if recent_test_days else []
+    return [
+        str(VENV_BIN / "dbt"), verb,
+        "--project-dir", str(project), "--profiles-dir", str(project), "--target", "duckdb", *daily_vars,
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+    ]  # fmt: skip
 
 
 def parse_as_the_day_before(project: Path, landing: Path, warehouse: Path, work: Path, as_of: date) -> None:
     """Untimed: leave dbt's parse state as the previous day's scheduled build left it (the same vars), so
     the next day's build parses only what changed, as a deployment's daily builds do."""
-    command = [
-        str(VENV_BIN / "dbt"), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target", "duckdb", *daily_vars(RECENT_TEST_DAYS),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-    ]  # fmt: skip
     env = {**dbt_env(landing, warehouse, as_of), **dbt_file_logging()}
+    command = dbt_command("parse", project, work, RECENT_TEST_DAYS)
     done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"dbt parse failed (exit {done.returncode}):\n{done.stdout[-2000:]}")
