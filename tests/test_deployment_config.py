@@ -52,3 +52,7 @@ def test_the_init_sql_and_dockerfile_exist():
     assert (REPO_ROOT / "scripts" / "postgres-init.sql").exists()
     dockerfile = (REPO_ROOT / "Dockerfile").read_text()
     assert "requirements.txt" in dockerfile and "uv==0.13.8" in dockerfile
+    # the image sets PYTHONDONTWRITEBYTECODE, so its packages must be compiled when installed
+    assert (
+        "PYTHONDONTWRITEBYTECODE=1" in dockerfile and "--compile-bytecode -r requirements.txt" in dockerfile
+    )
