@@ -43,11 +43,11 @@ check-landing: setup  ## check data/landing against the data contract
 	@$(BIN)/lifecycle check-landing
 
 dbt-build: setup  ## build the warehouse as of AS_OF with dbt
-	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build --vars '{as_of_date: "$(AS_OF)"}'
+	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build
 
 preview: setup  ## build what due_messages needs as of AS_OF, then show what would go out (sends nothing)
 	@$(BIN)/lifecycle export >/dev/null  # the ledger as dbt's enrollment state sees it (reads the ledger only)
-	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build --select +due_messages +held_out_messages +message_exclusions --vars '{as_of_date: "$(AS_OF)"}'
+	@cd dbt_project && LIFECYCLE_AS_OF=$(AS_OF) $(BIN)/dbt build --select +due_messages +held_out_messages +message_exclusions
 	@$(BIN)/lifecycle preview --date $(AS_OF) --sample $(SAMPLE)
 
 demo: airflow-init  ## set up, generate a business, run the daily DAG through Airflow against local providers

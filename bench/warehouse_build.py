@@ -27,9 +27,7 @@ For each size, in one run:
    ``dbt parse`` with the same vars leaves dbt's parse state as the previous day's build would have,
    so dbt parses only what changed, as in a deployment.
 5. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
-   with dbt's unit tests and dbt's debug file log, as ``make dbt-build`` runs it
-   (``--no-partial-parse``: ``make dbt-build`` passes the day in ``--vars`` too, which makes dbt parse
-   it all again on a new day).
+   with dbt's unit tests and dbt's debug file log, as ``make dbt-build`` runs it.
 
 ``--usage-order customer`` rewrites the generated usage events sorted by customer (how the generator
 wrote them before it wrote them in time order), to measure what the landing order costs.
@@ -333,7 +331,7 @@ def bench_size(customers: int, project: Path, workdir: Path, usage_order: str) -
     )  # fmt: skip
     print(f"  {next_day.measured.wall_s:.1f} s; next day again, with unit tests ...", flush=True)
     with_unit = dbt_build(
-        "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY, "--no-partial-parse",
+        "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY,
         recent_test_days=RECENT_TEST_DAYS, scheduled=False,
     )  # fmt: skip
     print(f"  {with_unit.measured.wall_s:.1f} s", flush=True)
