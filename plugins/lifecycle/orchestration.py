@@ -57,8 +57,8 @@ def dbt_file_logging() -> dict[str, str]:
     """dbt's file log level for scheduled builds: none unless DBT_LOG_LEVEL_FILE says otherwise.
 
     Cosmos runs dbt in a temporary copy of the project, so the debug log dbt writes there (every query
-    of every node) is deleted with it when the task ends, and writing it costs a build about a second
-    (docs/benchmarks.md). What an operator reads, the task log, is dbt's console output and keeps it all.
+    of every node) is deleted with it when the task ends: writing it only costs time (up to a second a
+    build, docs/benchmarks.md). What an operator reads, the task log, is dbt's console output.
     """
     return {"DBT_LOG_LEVEL_FILE": os.environ.get("DBT_LOG_LEVEL_FILE", "").strip() or "none"}
 
