@@ -93,6 +93,10 @@ def test_the_daily_dag_plans_due_messages_and_sends_each_inside_its_window(airfl
         env = dag_env(sendgrid, twilio, DISPATCH_NOW)
         result = run_daily_dag(env, {"send_mode": "live"})
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        # dbt runs the data tests, but not the staging tests check_landing made just before it
+        log = result.stdout + result.stderr
+        assert "not_null_stg_ops__messages_message_key" in log
+        assert "unique_stg_app__customers_customer_id" not in log
 
         rows = ledger_rows(data_env)
         with duckdb.connect(str(data_env / "warehouse.duckdb"), read_only=True) as warehouse:

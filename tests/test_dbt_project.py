@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,16 @@ import duckdb
 import pytest
 
 from lifecycle.export.ops_export import export_ops_store
+from lifecycle.landing.contract import (
+    CONTRACT,
+    COUNTRY_CODE_PATTERN,
+    E164_PATTERN,
+    EMAIL_PATTERN,
+    LOCALE_PATTERN,
+    Column,
+)
 from lifecycle.ops_store import connect, ledger, migrate
+from lifecycle.orchestration import LANDING_CHECKED_TAG
 
 pytestmark = pytest.mark.integration
 
@@ -205,7 +215,8 @@ def builds(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         results = a.result()
         succeeded(b.result())
         results["corrupted"] = {"all": bad_all.result(), "alone": bad_alone.result()}
-    return {**results, "warehouse": warehouse_a, "earlier_warehouse": warehouse_b}
+    manifest = json.loads((work / "a_as_of" / "target" / "manifest.json").read_text())
+    return {**results, "warehouse": warehouse_a, "earlier_warehouse": warehouse_b, "manifest": manifest}
 
 
 @pytest.fixture(scope="module")
@@ -503,3 +514,92 @@ def test_a_single_bad_value_fails_the_build_and_nothing_python_reads_is_built(
     for mart in ("customers", "due_messages"):
         assert f"OK created sql table model main.{mart} " not in run.output
         assert f"SKIP relation main.{mart} " in run.output
+
+
+# --- the staging tests scheduled builds leave to check_landing --------------------------------------
+# The pattern tests are this project's generic tests (macros/tests/); check_landing reports a mismatch
+# of any of these patterns, or an unknown time zone, as a warning (lifecycle/landing/check.py).
+PATTERN_TESTS = {
+    "valid_email": EMAIL_PATTERN,
+    "valid_e164": E164_PATTERN,
+    "valid_locale": LOCALE_PATTERN,
+    "valid_country_code": COUNTRY_CODE_PATTERN,
+}
+SEVERITY_RANK = {"warn": 0, "warning": 0, "error": 1}
+REF = re.compile(r"ref\('(\w+)'\)")
+CAST_AS = re.compile(r"cast\((\w+) as .+?\) as (\w+)")
+
+
+def landing_names(model: dict) -> dict[str, str]:
+    """Staging column -> landing column, from the staging model's `cast(<landing> as ...) as <staging>`."""
+    return {staging: landing for landing, staging in CAST_AS.findall(model["raw_code"])}
+
+
+def landing_check_severity(test: dict, nodes: dict[str, dict]) -> str | None:
+    """How check_landing reports the rows this dbt test fails on: 'error', 'warning', or None when it
+    does not make this check (a different rule, a filter, a derived column)."""
+    model = nodes[test["attached_node"]]
+    table = CONTRACT.get(model["name"].removeprefix("stg_app__"))
+    kind, kwargs = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+    column_name = landing_names(model).get(test["column_name"], test["column_name"])
+    column: Column | None = next((c for c in table.columns if c.name == column_name), None) if table else None
+    if column is None or test["config"].get("where"):
+        return None
+    if kind == "not_null":
+        return None if column.nullable else "error"
+    if kind == "unique":
+        return "error" if column.key else None
+    if kind == "accepted_values":
+        return "error" if tuple(kwargs["values"]) == column.accepted_values else None
+    if kind == "accepted_range":
+        same = (kwargs.get("min_value"), kwargs.get("max_value")) == (column.min_value, column.max_value)
+        return "error" if same and kwargs.get("inclusive", True) else None
+    if kind == "relationships":
+        parent = nodes["model.lifecycle." + REF.fullmatch(kwargs["to"]).group(1)]
+        parent_column = landing_names(parent).get(kwargs["field"], kwargs["field"])
+        return (
+            "error"
+            if column.references == (parent["name"].removeprefix("stg_app__"), parent_column)
+            else None
+        )
+    if kind in PATTERN_TESTS:
+        return "warning" if column.pattern == PATTERN_TESTS[kind] else None
+    if kind == "valid_time_zone":
+        return "warning" if column.iana_time_zone else None
+    return None
+
+
+def test_scheduled_builds_leave_out_exactly_the_tests_check_landing_makes(builds: dict[str, object]) -> None:
+    """The daily DAG's builds exclude `tag:landing_checked` because its check_landing task has made the
+    same checks first (orchestration.dbt_operator_kwargs). A test may carry the tag only when the landing
+    check catches the same rows at the same severity or stricter, and every such test carries it."""
+    nodes = builds["manifest"]["nodes"]  # type: ignore[index]
+    tests = [node for node in nodes.values() if node["resource_type"] == "test"]
+    wrong, checked = [], 0
+    for test in tests:
+        tagged = LANDING_CHECKED_TAG in test["tags"]
+        attached = test.get("attached_node") or ""
+        severity = None
+        if (
+            attached.startswith("model.lifecycle.stg_app__")
+            and test.get("test_metadata")
+            and test["column_name"]
+        ):
+            severity = landing_check_severity(test, nodes)
+        covered = (
+            severity is not None
+            and SEVERITY_RANK[severity] >= SEVERITY_RANK[test["config"]["severity"].lower()]
+        )
+        checked += covered
+        if tagged and not covered:
+            landing = f"reports it only as a {severity}" if severity else "does not make this check"
+            wrong.append(
+                f"{test['name']}: tagged {LANDING_CHECKED_TAG}, but check_landing {landing}: untag it"
+            )
+        elif covered and not tagged:
+            wrong.append(
+                f"{test['name']}: check_landing makes this check ({severity}) before every scheduled build:"
+                f" tag it {LANDING_CHECKED_TAG}"
+            )
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 75  # nearly half the data tests: what the exclusion saves

@@ -29,6 +29,8 @@ def test_scheduled_builds_leave_unit_tests_to_ci_and_get_the_day_from_the_enviro
     monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
     kwargs = dbt_operator_kwargs()
     assert kwargs["dbt_cmd_flags"] == ["--exclude-resource-type", "unit_test"]
+    # the staging tests check_landing has just made (tests/test_dbt_project.py keeps the tag honest)
+    assert kwargs["exclude"] == ["tag:landing_checked"]
     # the logical date as an environment variable, so the vars (and dbt's partial parse) stay the same
     assert kwargs["env"]["LIFECYCLE_AS_OF"] == "{{ ds }}"
     assert kwargs["vars"] == {}
