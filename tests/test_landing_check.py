@@ -8,8 +8,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
+from lifecycle.daily import LandingProblems, check_landing_files
 from lifecycle.landing import CONTRACT, LandingProblem, check_landing, format_problems
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
@@ -165,6 +168,98 @@ def test_value_outside_the_accepted_list(landing: Path) -> None:
         "error",
     )
     assert "'dunning'" in problem.problem and "payment_failed" in problem.fix and len(problem.examples) == 5
+
+
+def usage_event_ids(landing: Path, where: str, count: int) -> list[int]:
+    """The first ``count`` usage event ids whose row matches ``where`` (``newest`` is the latest occurred_at)."""
+    events = f"read_parquet('{landing}/usage_events.parquet')"
+    return [
+        event_id
+        for (event_id,) in duckdb.execute(
+            f"WITH newest AS (SELECT max(occurred_at) AS at FROM {events}) "
+            f"SELECT event_id FROM {events}, newest WHERE {where} ORDER BY event_id LIMIT {count}"
+        ).fetchall()
+    ]
+
+
+def test_recent_days_check_only_the_newest_usage_event_rows(landing: Path) -> None:
+    """A deployment's daily runs (LIFECYCLE_DBT_RECENT_TEST_DAYS) check the rows of the last days, the ones
+    the export added, not all history again; a full check still finds both."""
+    [old] = usage_event_ids(landing, "occurred_at < newest.at - INTERVAL 30 DAY", 1)
+    [recent] = usage_event_ids(landing, "occurred_at >= newest.at - INTERVAL 1 DAY", 1)
+    rewrite(
+        landing,
+        "usage_events",
+        f"SELECT * REPLACE (CASE WHEN event_id IN ({old}, {recent}) THEN 'cus_999999' ELSE customer_id END "
+        "AS customer_id) FROM t",
+    )
+    everything = only_problem(check_landing(landing))
+    assert everything.problem.startswith("2 row(s) point to a customer_id missing from customers.parquet")
+    assert everything.examples == (str(old), str(recent))
+    recent_only = only_problem(check_landing(landing, recent_days=7))
+    assert (recent_only.file, recent_only.column, recent_only.severity) == (
+        "usage_events.parquet",
+        "customer_id",
+        "error",
+    )
+    assert re.match(
+        r"1 row\(s\) since \d{4}-\d\d-\d\d \d\d:\d\d point to a customer_id missing", recent_only.problem
+    )
+    assert recent_only.examples == (str(recent),)
+
+
+def test_the_daily_task_takes_recent_days_from_the_deployment(
+    landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_landing_files (the DAG's check_landing task) stops the run on an error in the rows it checks:
+    every row, or with LIFECYCLE_DBT_RECENT_TEST_DAYS the recent ones."""
+    [old] = usage_event_ids(landing, "occurred_at < newest.at - INTERVAL 30 DAY", 1)
+    rewrite(
+        landing,
+        "usage_events",
+        f"SELECT * REPLACE (CASE WHEN event_id = {old} THEN -1 ELSE quantity END AS quantity) FROM t",
+    )
+    monkeypatch.setenv("LIFECYCLE_LANDING_DIR", str(landing))
+    monkeypatch.delenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", raising=False)
+    with pytest.raises(
+        LandingProblems, match=r"usage_events.parquet column quantity: 1 row\(s\) are below 0"
+    ):
+        check_landing_files()
+    monkeypatch.setenv("LIFECYCLE_DBT_RECENT_TEST_DAYS", "7")
+    assert check_landing_files() == 0
+
+
+def test_recent_days_still_check_every_row_for_null_and_duplicate_keys(landing: Path) -> None:
+    null_key, duplicate, original = usage_event_ids(landing, "occurred_at < newest.at - INTERVAL 30 DAY", 3)
+    rewrite(
+        landing,
+        "usage_events",
+        f"SELECT * REPLACE (CASE event_id WHEN {null_key} THEN NULL WHEN {duplicate} THEN {original} "
+        "ELSE event_id END AS event_id) FROM t",
+    )
+    problems = {
+        problem.problem.split(" ", 1)[1]: problem for problem in check_landing(landing, recent_days=7)
+    }
+    assert set(problems) == {"row(s) have a null key", "key value(s) appear more than once"}, problems
+    assert problems["key value(s) appear more than once"].examples == (str(original),)
+
+
+def test_recent_days_without_parquet_statistics_still_find_a_null_time(landing: Path) -> None:
+    """Without statistics the newest time comes from a scan, and rows with no time at all are checked
+    with the recent ones (a filter on the time would drop them)."""
+    path = landing / "usage_events.parquet"
+    [event_id] = usage_event_ids(landing, "occurred_at < newest.at - INTERVAL 30 DAY", 1)
+    events = pq.read_table(path)
+    nulled = pc.if_else(pc.equal(events["event_id"], event_id), None, events["occurred_at"])
+    events = events.set_column(events.schema.get_field_index("occurred_at"), "occurred_at", nulled)
+    pq.write_table(events, path, write_statistics=False)
+    problem = only_problem(check_landing(landing, recent_days=7))
+    assert (problem.file, problem.column, problem.severity) == (
+        "usage_events.parquet",
+        "occurred_at",
+        "error",
+    )
+    assert problem.problem.startswith("1 row(s) since ") and problem.examples == (str(event_id),)
 
 
 @pytest.mark.parametrize("order", ["customer_id, occurred_at", "occurred_at"])

@@ -33,7 +33,12 @@ class LandingProblems(RuntimeError):
 def check_landing_files(settings: Settings | None = None) -> int:
     """Fail before dbt runs when a landing file breaks the data contract; warnings are logged only."""
     settings = settings or load_settings()
-    problems = check_landing(settings.landing_dir)
+    if settings.recent_test_days:
+        log.info(
+            "landing check: usage event rows of the last %d day(s) only (LIFECYCLE_DBT_RECENT_TEST_DAYS)",
+            settings.recent_test_days,
+        )
+    problems = check_landing(settings.landing_dir, settings.recent_test_days)
     errors = [p for p in problems if p.severity == "error"]
     if problems:
         log.warning("landing check:\n%s", format_problems(problems))

@@ -75,13 +75,5 @@ def dbt_vars() -> dict[str, Any]:
     """``recent_test_days`` when LIFECYCLE_DBT_RECENT_TEST_DAYS is set: the tests on the big event tables
     then check only that many recent days instead of all history (opt-in, because the first build of a
     deployment should test every row; docs/operations.md). Vars stay the same from day to day."""
-    found: dict[str, Any] = {}
-    recent = os.environ.get("LIFECYCLE_DBT_RECENT_TEST_DAYS", "").strip()
-    if recent:
-        if not recent.isdigit() or int(recent) < 1:
-            raise ValueError(
-                f"LIFECYCLE_DBT_RECENT_TEST_DAYS must be a whole number of days (1 or more), got {recent!r};"
-                " unset it to test every row"
-            )
-        found["recent_test_days"] = int(recent)
-    return found
+    recent = load_settings().recent_test_days
+    return {} if recent is None else {"recent_test_days": recent}

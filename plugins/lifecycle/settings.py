@@ -35,6 +35,9 @@ class Settings:
     brand: Brand
     public_base_url: str  # where the webhook receiver and unsubscribe pages are reachable
     unsubscribe_secret: str | None  # signs unsubscribe links; required to send email
+    # The daily checks of the big event tables (the landing check's row rules on usage_events, dbt's tests
+    # on models with meta.recent_rows_column) cover only this many recent days; None: every row.
+    recent_test_days: int | None = None
 
     @property
     def ops_export_dir(self) -> Path:
@@ -76,4 +79,18 @@ def load_settings() -> Settings:
         ),
         public_base_url=env("LIFECYCLE_PUBLIC_BASE_URL", "http://127.0.0.1:8030").rstrip("/"),
         unsubscribe_secret=env("LIFECYCLE_UNSUBSCRIBE_SECRET") or None,
+        recent_test_days=_recent_test_days(env("LIFECYCLE_DBT_RECENT_TEST_DAYS", "")),
     )
+
+
+def _recent_test_days(value: str) -> int | None:
+    """LIFECYCLE_DBT_RECENT_TEST_DAYS: unset for every row (a deployment's first run), else whole days."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(
+            f"LIFECYCLE_DBT_RECENT_TEST_DAYS must be a whole number of days (1 or more), got {value!r};"
+            " unset it to test every row"
+        )
+    return int(value)

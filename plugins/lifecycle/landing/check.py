@@ -4,6 +4,11 @@ Every problem names the file, the column, up to five offending rows (by key) and
 DuckDB reads the Parquet files in place (an in-memory database that only reads them): each table
 is scanned once for all its rules, foreign keys included, so tens of millions of rows take seconds.
 
+With ``recent_days`` (LIFECYCLE_DBT_RECENT_TEST_DAYS in a deployment's daily runs), the row rules on the
+event tables read by recent time ranges (usage_events) apply only to the rows of the last that many days
+in the files, the rows a daily export adds, as dbt's daily tests do; their keys, their nulls (from the
+Parquet statistics) and every other table are still checked in full.
+
 Severity: ``error`` for what breaks the models or silently loses rows (missing files or columns,
 incompatible types, bad keys, unknown codes, orphans); ``warning`` for what the pipeline survives row
 by row (an unreachable phone number or address, an unknown time zone falls back to the country's
@@ -15,6 +20,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -92,13 +98,17 @@ def _in_list(values: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class _Source:
-    """A table's Parquet data as a DuckDB view, with the contract columns whose type allows checks."""
+    """A table's Parquet data as a DuckDB view, with the contract columns whose type allows checks.
+
+    ``rows_view`` is what the row rules scan: the view, or its recent rows (``since``)."""
 
     table: Table
     label: str
     files: str
     view: str
     usable: frozenset[str]
+    rows_view: str
+    since: datetime | None = None
 
     def reference(self) -> str:
         """SQL naming a row in examples: its key, or its row number in the file when there is no key."""
@@ -122,8 +132,9 @@ class _Rule:
 
 
 class _Checker:
-    def __init__(self, landing_dir: Path) -> None:
+    def __init__(self, landing_dir: Path, recent_days: int | None) -> None:
         self.landing_dir = landing_dir
+        self.recent_days = recent_days
         self.db = duckdb.connect(":memory:")
         self.db.execute("SET enable_progress_bar = false")
         # A lookup table, so the time zone rule is a hash join rather than hundreds of comparisons per row.
@@ -180,7 +191,27 @@ class _Checker:
             return
         types = {name: column_type for name, column_type, *_ in described if name != "file_row_number"}
         usable = frozenset(self._usable_columns(table, label, types))
-        self.sources[table.name] = _Source(table, label, pattern, view, usable)
+        rows_view, since = view, None
+        time_column = _TIME_ORDERED.get(table.name)
+        if self.recent_days and time_column in usable:
+            since = self._recent_since(pattern, view, time_column)
+            if since is not None:
+                rows_view = _quote(f"landing_{table.name}_recent")
+                self.db.execute(
+                    f"CREATE VIEW {rows_view} AS SELECT * FROM {view} "
+                    f"WHERE {_quote(time_column)} >= TIMESTAMP {_literal(since.isoformat(sep=' '))} "
+                    f"OR {_quote(time_column)} IS NULL"
+                )
+        self.sources[table.name] = _Source(table, label, pattern, view, usable, rows_view, since)
+
+    def _recent_since(self, files: str, view: str, column: str) -> datetime | None:
+        """The start of the last ``recent_days`` days of ``column`` in the files: a literal, so the scan
+        skips the older row groups. The newest value comes from the Parquet statistics when they have it."""
+        stats = f"parquet_metadata({_literal(files)}) WHERE path_in_schema = {_literal(column)}"
+        newest = self.rows(f"SELECT max(TRY_CAST(stats_max_value AS TIMESTAMP)) FROM {stats}")[0][0]
+        if newest is None:
+            newest = self.rows(f"SELECT max({_quote(column)}) FROM {view}")[0][0]
+        return None if newest is None else newest - timedelta(days=self.recent_days or 0)
 
     def _usable_columns(self, table: Table, label: str, types: dict[str, str]) -> list[str]:
         """Report missing, mistyped and extra columns; return the columns whose values can be checked."""
@@ -329,20 +360,23 @@ class _Checker:
         known_nulls = self._null_counts(source)
         scanned = [rule for rule in rules if not (rule.counts_nulls and rule.column in known_nulls)]
         counts = ", ".join(["count(*)", *(f"count_if({rule.condition})" for rule in scanned)])
-        total, *violations = self.rows(f"SELECT {counts} FROM {source.view}")[0]
+        total, *violations = self.rows(f"SELECT {counts} FROM {source.rows_view}")[0]
         counted = dict(zip(scanned, violations, strict=True))
         if total == 0:
             self.report(
                 source.label,
                 None,
-                "has no rows",
+                f"has no rows{_since(source)}",
                 f"check the export of {source.table.name}",
                 severity="warning",
             )
         for rule in rules:
-            count = counted[rule] if rule in counted else known_nulls[rule.column]
+            if rule in counted:  # scanned: the rows the row rules apply to
+                count, view, scope = counted[rule], source.rows_view, _since(source)
+            else:  # a null count from the Parquet statistics: every row
+                count, view, scope = known_nulls[rule.column], source.view, ""
             if count:
-                self._report_rule(source, rule, count)
+                self._report_rule(source, rule, count, view, scope)
         key = source.table.key
         if key.name in source.usable:
             self._check_duplicates(source, key.name)
@@ -360,10 +394,10 @@ class _Checker:
         )
         return {column: int(nulls) for column, nulls in rows}
 
-    def _report_rule(self, source: _Source, rule: _Rule, count: int) -> None:
-        where = f"FROM {source.view} WHERE {rule.condition}"
+    def _report_rule(self, source: _Source, rule: _Rule, count: int, view: str, scope: str) -> None:
+        where = f"FROM {view} WHERE {rule.condition}"
         examples = [ref for (ref,) in self.rows(f"SELECT {source.reference()} {where} LIMIT {MAX_EXAMPLES}")]
-        problem = f"{count:,} row(s) {rule.problem}"
+        problem = f"{count:,} row(s){scope} {rule.problem}"
         if not rule.counts_nulls:
             values = self.rows(
                 f"SELECT DISTINCT CAST({_quote(rule.column)} AS VARCHAR) {where} LIMIT {MAX_EXAMPLES}"
@@ -432,8 +466,14 @@ class _Checker:
         return True
 
 
-def check_landing(landing_dir: Path) -> list[LandingProblem]:
-    """Every way the landing folder departs from the contract, in contract order; empty means dbt can run."""
+def _since(source: _Source) -> str:
+    return "" if source.since is None else f" since {source.since:%Y-%m-%d %H:%M}"
+
+
+def check_landing(landing_dir: Path, recent_days: int | None = None) -> list[LandingProblem]:
+    """Every way the landing folder departs from the contract, in contract order; empty means dbt can run.
+
+    ``recent_days``: check the event tables' rows of only that many recent days (see the module)."""
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
         return [
@@ -444,7 +484,7 @@ def check_landing(landing_dir: Path) -> list[LandingProblem]:
                 "generate data (generate-business) or set LIFECYCLE_LANDING_DIR",
             )
         ]
-    checker = _Checker(landing_dir)
+    checker = _Checker(landing_dir, recent_days)
     try:
         for table in CONTRACT.values():
             checker.register(table)
