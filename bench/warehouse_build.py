@@ -21,7 +21,8 @@ For each size, in one run:
    over the raw time: above 1 is dbt's own overhead plus the models dbt ran beside it on its other
    threads (the raw run has the machine to itself).
 4. **landing check**: ``lifecycle check-landing``, the daily DAG's first task, on the day's landing
-   folder: every contract rule on every row, one scan per file.
+   folder, one scan per file, with ``LIFECYCLE_DBT_RECENT_TEST_DAYS=7`` as below: the usage events'
+   row rules on their last 7 days, every other rule on every row.
 5. **next day**: the daily DAG's build as of 2026-11-21 (the landing already holds that day's events)
    on the same warehouse and target folder: ``dbt build --exclude-resource-type unit_test --exclude
    tag:landing_checked`` (the staging tests the landing check has just made) with
@@ -177,7 +178,11 @@ def generate(customers: int, landing: Path, logs: Path) -> Measured:
 
 def check_landing(landing: Path, logs: Path) -> Measured:
     """The daily DAG's check_landing task, which lets its dbt builds leave out the tests it makes."""
-    env = {**os.environ, "LIFECYCLE_LANDING_DIR": str(landing)}
+    env = {
+        **os.environ,
+        "LIFECYCLE_LANDING_DIR": str(landing),
+        "LIFECYCLE_DBT_RECENT_TEST_DAYS": str(RECENT_TEST_DAYS),
+    }
     measured = run_measured([str(VENV_BIN / "lifecycle"), "check-landing"], logs / "check_landing.log", env)
     if measured.returncode:
         raise SystemExit(f"the landing check failed, see {logs / 'check_landing.log'}")
