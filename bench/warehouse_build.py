@@ -12,9 +12,9 @@ For each size, in one run:
 
 1. **generator**: ``generate-business --customers N --seed 42 --end 2026-11-21`` into a landing folder,
    plus an (empty) ops ledger export, as the daily DAG writes before dbt runs.
-2. **full build**: the daily DAG's first build of a deployment, as of 2026-11-20, into a new DuckDB
-   file: ``dbt build``, every test on every row, the day in ``LIFECYCLE_AS_OF`` and no dbt file log
-   (``lifecycle.orchestration``).
+2. **full build**: a deployment's first build, as of 2026-11-20, into a new DuckDB file: ``dbt build``
+   with every test on every row, unit tests included (more than the DAG's builds run, see 5.), the day
+   in ``LIFECYCLE_AS_OF`` and no dbt file log (``lifecycle.orchestration``).
 3. **raw SQL**: the compiled SQL of the heaviest models of that build (from ``run_results.json``),
    each run alone as ``create table ... as <compiled SQL>`` on a DuckDB connection to the same
    warehouse, with the profile's DuckDB settings. dbt / raw is the time dbt reported for the model

@@ -19,9 +19,9 @@ DEFAULT_ARGS: dict[str, Any] = {
 DBT_POOL = "dbt_warehouse"
 DISPATCH_POOL = "provider_dispatch"
 TAGS = ["lifecycle"]
-# dbt tests on the app staging models that `check_landing` (lifecycle.landing.check) makes too, on every
-# row, at the same severity or stricter, before each scheduled build; tests/test_dbt_project.py keeps the
-# tag on exactly those tests.
+# dbt tests on the app staging models that `check_landing` (lifecycle.landing.check) makes too, on the
+# same files, at the same severity or stricter, before each scheduled build; tests/test_dbt_project.py
+# keeps the tag on exactly those tests.
 LANDING_CHECKED_TAG = "landing_checked"
 
 
@@ -43,7 +43,7 @@ def dbt_operator_kwargs() -> dict[str, Any]:
     the code, not the day's data, and CI runs them on every change (`make test`); in a daily build they
     are a tenth of the nodes. They also leave out the staging tests tagged ``landing_checked``: the DAG's
     `check_landing` task has just made the same checks on the same files, in one scan per file, and
-    stops the run on any error, so dbt would only repeat them (about 80 of the 190 data tests). Every
+    stops the run on any error, so dbt would only repeat them (79 of the 193 data tests). Every
     other data test runs; builds outside the DAG (`make dbt-build`, the tests) run them all.
     """
     settings = load_settings()
