@@ -110,6 +110,11 @@ class _Source:
     rows_view: str
     since: datetime | None = None
 
+    @property
+    def scope(self) -> str:
+        """What the row rules covered, for a problem's text: nothing when every row."""
+        return "" if self.since is None else f" since {self.since:%Y-%m-%d %H:%M}"
+
     def reference(self) -> str:
         """SQL naming a row in examples: its key, or its row number in the file when there is no key."""
         row_number = "'row ' || CAST(file_row_number + 1 AS VARCHAR)"
@@ -194,7 +199,7 @@ class _Checker:
         rows_view, since = view, None
         time_column = _TIME_ORDERED.get(table.name)
         if self.recent_days and time_column in usable:
-            since = self._recent_since(pattern, view, time_column)
+            since = self._recent_since(pattern, view, time_column, self.recent_days)
             if since is not None:
                 rows_view = _quote(f"landing_{table.name}_recent")
                 self.db.execute(
@@ -204,14 +209,14 @@ class _Checker:
                 )
         self.sources[table.name] = _Source(table, label, pattern, view, usable, rows_view, since)
 
-    def _recent_since(self, files: str, view: str, column: str) -> datetime | None:
-        """The start of the last ``recent_days`` days of ``column`` in the files: a literal, so the scan
+    def _recent_since(self, files: str, view: str, column: str, days: int) -> datetime | None:
+        """The start of the last ``days`` days of ``column`` in the files: a literal, so the scan
         skips the older row groups. The newest value comes from the Parquet statistics when they have it."""
         stats = f"parquet_metadata({_literal(files)}) WHERE path_in_schema = {_literal(column)}"
         newest = self.rows(f"SELECT max(TRY_CAST(stats_max_value AS TIMESTAMP)) FROM {stats}")[0][0]
         if newest is None:
             newest = self.rows(f"SELECT max({_quote(column)}) FROM {view}")[0][0]
-        return None if newest is None else newest - timedelta(days=self.recent_days or 0)
+        return None if newest is None else newest - timedelta(days=days)
 
     def _usable_columns(self, table: Table, label: str, types: dict[str, str]) -> list[str]:
         """Report missing, mistyped and extra columns; return the columns whose values can be checked."""
@@ -366,13 +371,13 @@ class _Checker:
             self.report(
                 source.label,
                 None,
-                f"has no rows{_since(source)}",
+                f"has no rows{source.scope}",
                 f"check the export of {source.table.name}",
                 severity="warning",
             )
         for rule in rules:
             if rule in counted:  # scanned: the rows the row rules apply to
-                count, view, scope = counted[rule], source.rows_view, _since(source)
+                count, view, scope = counted[rule], source.rows_view, source.scope
             else:  # a null count from the Parquet statistics: every row
                 count, view, scope = known_nulls[rule.column], source.view, ""
             if count:
@@ -464,10 +469,6 @@ class _Checker:
                 return False
             previous = values[len(values) - 1]
         return True
-
-
-def _since(source: _Source) -> str:
-    return "" if source.since is None else f" since {source.since:%Y-%m-%d %H:%M}"
 
 
 def check_landing(landing_dir: Path, recent_days: int | None = None) -> list[LandingProblem]:
