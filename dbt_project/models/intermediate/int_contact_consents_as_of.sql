@@ -1,5 +1,8 @@
 -- The consent state of each contact and channel at the end of the as-of day: the latest grant or
 -- withdrawal recorded by then. A withdrawal wins over a grant recorded at the same instant.
+-- A view, computed inside its only reader (int_primary_contacts_as_of, itself a view inside customers):
+-- it has no data tests of its own, and writing its 2M rows as a table cost more than computing them.
+{{ config(materialized='view') }}
 
 with
 

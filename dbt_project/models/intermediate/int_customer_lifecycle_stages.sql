@@ -8,6 +8,9 @@
 --   4 onboarding  paying for at most `onboarding_window_days` without completing onboarding
 --   5 expanding   upgraded or bought an add-on in the last `expansion_window_days`, nothing reduced since
 --   6 active      any other paying customer
+-- A view, computed inside its only reader (customers): it has no data tests of its own (they are on the
+-- mart), and writing its 1M rows as a table cost more than computing them (docs/benchmarks.md).
+{{ config(materialized='view') }}
 
 with
 

@@ -1,5 +1,8 @@
 -- One row per customer: its primary contact as of the date, with the time zone to use (the contact's,
 -- else the country's main zone, else UTC) and the consent state per channel (granted, revoked or unknown).
+-- A view, computed inside its only reader (customers): it has no data tests of its own, and writing its
+-- 1M rows as a table cost more than computing them (docs/benchmarks.md).
+{{ config(materialized='view') }}
 
 with
 
