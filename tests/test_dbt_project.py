@@ -421,6 +421,34 @@ def test_a_new_day_from_the_environment_keeps_partial_parsing_and_compiles_for_t
     assert f"< cast('{(AS_OF + timedelta(days=1)).isoformat()} 00:00:00'" in compiled
 
 
+@pytest.mark.parametrize(
+    ("value", "outcome"),
+    [
+        ("2026-11-201", "as_of_date must be a date written YYYY-MM-DD"),  # was read as 2026-11-20
+        ("2026-02-30", "as_of_date is not a day of the calendar"),
+        ("2024-02-29 07:30:00", "cast('2024-02-29' as date)"),
+        ("2026-11-20T00:00:00+00:00", "cast('2026-11-20' as date)"),
+    ],
+)
+def test_the_day_from_the_environment_is_read_whole(
+    landing: Path, tmp_path: Path, value: str, outcome: str
+) -> None:
+    """A mistyped LIFECYCLE_AS_OF stops the build with the value and the fix, instead of building some
+    other day; a day with a time (an ISO logical date) is that day."""
+    done = subprocess.run(
+        [str(DBT), "compile", "--inline", "select {{ as_of_date() }} as as_of_date",
+         "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT), "--target", "duckdb",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "LIFECYCLE_LANDING_DIR": str(landing), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+             "LIFECYCLE_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"), "LIFECYCLE_AS_OF": value},
+    )  # fmt: skip
+    assert outcome in done.stdout, done.stdout[-3000:]
+    assert (done.returncode == 0) == outcome.startswith("cast("), done.stdout[-3000:]
+    if done.returncode:
+        assert f"got '{value}'" in done.stdout
+
+
 # --- bad input -------------------------------------------------------------------------------------
 
 # case: (table, SQL over the original table `t` that writes the corrupted file, what the output must say,

@@ -16,13 +16,30 @@
   {%- if raw is none or (raw | string | trim) == '' -%}
     {%- set raw = modules.datetime.date.today().isoformat() -%}
   {%- endif -%}
-  {%- set text = (raw | string | trim)[:10] -%}
-  {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
-    {{ exceptions.raise_compiler_error(
-        "as_of_date must be a date written YYYY-MM-DD (var as_of_date or env LIFECYCLE_AS_OF), got '" ~ raw ~ "'") }}
+  {%- set text = raw | string | trim -%}
+  {#- the whole value is checked: a day, or a day and a time (a YAML timestamp, an ISO logical date);
+      cutting it to ten characters first would read 2026-11-201 as 2026-11-20 -#}
+  {%- set shape = '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+      ~ '([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$' -%}
+  {%- set problem = none -%}
+  {%- if not modules.re.match(shape, text) -%}
+    {%- set problem = 'must be a date written YYYY-MM-DD' -%}
+  {%- else -%}
+    {%- set year, month, day = text[0:4] | int, text[5:7] | int, text[8:10] | int -%}
+    {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}
+      {%- set problem = 'is not a day of the calendar' -%}
+    {%- else -%}
+      {%- set next_month = modules.datetime.date(year + month // 12, month % 12 + 1, 1) -%}
+      {%- if day > (next_month - modules.datetime.timedelta(days=1)).day -%}
+        {%- set problem = 'is not a day of the calendar' -%}
+      {%- endif -%}
+    {%- endif -%}
   {%- endif -%}
-  {#- strptime rejects impossible dates such as 2026-02-30 -#}
-  {{- modules.datetime.datetime.strptime(text, '%Y-%m-%d').date().isoformat() -}}
+  {%- if problem -%}
+    {{ exceptions.raise_compiler_error(
+        "as_of_date " ~ problem ~ " (var as_of_date or env LIFECYCLE_AS_OF), got '" ~ raw ~ "'") }}
+  {%- endif -%}
+  {{- text[0:10] -}}
 {%- endmacro %}
 
 {#- The as-of date as a Python date, for date arithmetic in Jinja. -#}
