@@ -30,7 +30,12 @@ For each size, in one run:
    fold in a few days, every other model is rebuilt as of the new day. Before it, an untimed
    ``dbt parse`` with the same vars leaves dbt's parse state as the previous day's build would have,
    so dbt parses only what changed, as in a deployment.
-6. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
+6. **next day, replayed**: every statement of that build run alone, one after another, on a DuckDB
+   connection to the same warehouse (models as ``create table ... as <compiled SQL>``, data tests as
+   ``select count(*)``; views are left out, their readers compute them): the day's work without dbt,
+   the baseline the next day's CPU is compared with. An incremental model's statement is its window's
+   select, without the delete+insert.
+7. **next day, with unit tests**: the same build again (the same work: the same days are reprocessed)
    with dbt's unit tests, every data test and dbt's debug file log, as ``make dbt-build`` runs it.
 
 ``--usage-order customer`` rewrites the generated usage events sorted by customer (how the generator
@@ -81,6 +86,7 @@ NEXT_DAY = date(2026, 11, 21)
 RECENT_TEST_DAYS = 7
 RAW_MODELS = 5  # how many of the heaviest models are rerun as raw SQL
 SHOWN_NODES = 12  # rows of the per-node table
+SHOWN_REPLAYED = 8  # rows of the replay table
 TARGETS_1M = {"full": 90.0, "next day": 15.0}  # seconds, on the 2-core machine
 VENV_BIN = Path(sys.executable).parent
 SAMPLE_S = 0.05
@@ -274,6 +280,14 @@ def duckdb_profile(project: Path) -> dict[str, Any]:
     return yaml.safe_load((project / "profiles.yml").read_text())["lifecycle"]["outputs"]["duckdb"]
 
 
+def warehouse_connection(project: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse with the profile's DuckDB settings, as dbt's own."""
+    conn = duckdb.connect(str(warehouse))
+    for name, value in (duckdb_profile(project).get("settings") or {}).items():
+        conn.execute(f"set {name} = '{value}'")
+    return conn
+
+
 @dataclass(frozen=True)
 class RawRun:
     model: str
@@ -294,9 +308,7 @@ def run_raw_sql(project: Path, warehouse: Path, build: Build) -> list[RawRun]:
         reverse=True,
     )[:RAW_MODELS]
     runs = []
-    with duckdb.connect(str(warehouse)) as conn:
-        for name, value in (duckdb_profile(project).get("settings") or {}).items():
-            conn.execute(f"set {name} = '{value}'")
+    with warehouse_connection(project, warehouse) as conn:
         conn.execute("create schema if not exists bench_raw")
         for result in models:
             name = result["unique_id"].split(".")[-1]
@@ -310,6 +322,35 @@ def run_raw_sql(project: Path, warehouse: Path, build: Build) -> list[RawRun]:
     return runs
 
 
+@dataclass(frozen=True)
+class Replayed:
+    node: str  # unique id
+    raw: Measured
+
+
+def replay_statements(project: Path, warehouse: Path, work: Path, build: Build) -> list[Replayed]:
+    """Every model and data test of ``build``, each alone, in the order dbt finished them."""
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    views = {uid for uid, node in manifest["nodes"].items() if node["config"].get("materialized") == "view"}
+    replayed = []
+    with warehouse_connection(project, warehouse) as conn:
+        conn.execute("create schema if not exists bench_replay")
+        for result in build.results["results"]:
+            node, code = result["unique_id"], result.get("compiled_code")
+            if not code or node in views or not node.startswith(("model.", "test.")):
+                continue
+            if node.startswith("model."):
+                statement = f"create or replace table bench_replay.statement as ({code})"
+            else:
+                statement = f"select count(*) from ({code}) as failures"
+            with Timer() as timer:
+                conn.execute(statement).fetchall()
+            replayed.append(Replayed(node, Measured(timer.wall, timer.cpu, 0.0, timer.load, timer.others)))
+        conn.execute("drop schema bench_replay cascade")
+        conn.execute("checkpoint")
+    return replayed
+
+
 # -- one size -----------------------------------------------------------------------------------------
 
 
@@ -321,6 +362,7 @@ class SizeResult:
     landing_check: Measured
     builds: list[Build]  # full, next day, next day with unit tests
     raw: list[RawRun]
+    replayed: list[Replayed]  # the next day's statements, each alone
     warehouse_mb: float
 
 
@@ -349,7 +391,11 @@ def bench_size(customers: int, project: Path, workdir: Path, usage_order: str) -
         "next day", project, landing, warehouse, work, NEXT_DAY, "--exclude-resource-type", "unit_test",
         "--exclude", f"tag:{LANDING_CHECKED_TAG}", recent_test_days=RECENT_TEST_DAYS,
     )  # fmt: skip
-    print(f"  {next_day.measured.wall_s:.1f} s; next day again, with unit tests ...", flush=True)
+    print(f"  {next_day.measured.wall_s:.1f} s; its statements replayed alone ...", flush=True)
+    replayed = replay_statements(project, warehouse, work, next_day)
+    print(
+        f"  {sum(r.raw.cpu_s for r in replayed):.1f} CPU s; next day again, with unit tests ...", flush=True
+    )
     with_unit = dbt_build(
         "next day, with unit tests", project, landing, warehouse, work, NEXT_DAY,
         recent_test_days=RECENT_TEST_DAYS, scheduled=False,
@@ -362,6 +408,7 @@ def bench_size(customers: int, project: Path, workdir: Path, usage_order: str) -
         landing_check,
         [full, next_day, with_unit],
         raw,
+        replayed,
         warehouse.stat().st_size / 1e6,
     )
 
@@ -447,6 +494,28 @@ def raw_table(size: SizeResult) -> str:
     return table(["model", "rows", "in dbt s", "raw SQL s", "raw CPU s", "dbt / raw", "machine"], rows)
 
 
+def replay_table(size: SizeResult) -> str:
+    """The next day's work without dbt: the heaviest statements, the rest, and the build beside it."""
+    replayed = sorted(size.replayed, key=lambda r: r.raw.cpu_s, reverse=True)
+    shown = replayed[:SHOWN_REPLAYED]
+    rest = replayed[SHOWN_REPLAYED:]
+    rows: list[list[object]] = [
+        [r.node.split(".", 1)[0], r.node.split(".")[2][:60], r.raw.wall_s, r.raw.cpu_s] for r in shown
+    ]
+    rows.append(["", f"the other {len(rest)} statements", sum(r.raw.wall_s for r in rest),
+                 sum(r.raw.cpu_s for r in rest)])  # fmt: skip
+    for kind in ("model", "test"):
+        of_kind = [r.raw for r in replayed if r.node.startswith(f"{kind}.")]
+        rows.append(["", f"all {len(of_kind)} {kind}s", sum(m.wall_s for m in of_kind),
+                     sum(m.cpu_s for m in of_kind)])  # fmt: skip
+    total_cpu = sum(r.raw.cpu_s for r in replayed)
+    rows.append(["", "replayed, together", sum(r.raw.wall_s for r in replayed), total_cpu])
+    build = size.builds[1].measured
+    rows.append(["", f"the dbt build (CPU x {build.cpu_s / total_cpu:.2f} of the replay)", build.wall_s,
+                 build.cpu_s])  # fmt: skip
+    return table(["kind", "statement", "wall s", "CPU s"], rows)
+
+
 def project_state(project: Path) -> str:
     profile = duckdb_profile(project)
     dirty = subprocess.run(
@@ -490,6 +559,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(nodes_table(size))
         print(f"\n{size.customers:,} customers: compiled SQL of the heaviest models, dbt vs raw DuckDB")
         print(raw_table(size))
+        print(f"\n{size.customers:,} customers: the next day's statements, each alone in DuckDB")
+        print(replay_table(size))
     return 0 if all(b.measured.returncode == 0 for r in results for b in r.builds) else 1
 
 
